@@ -1,0 +1,169 @@
+"""Names shared by the data files, the evaluator, the report and the leaderboard.
+
+Every key that appears in a file, a report or a table is spelled here once, so
+the writer and the reader of a name cannot drift apart.
+"""
+
+from __future__ import annotations
+
+#: Nuclei of the LTO-EFG data set, in the order used everywhere.
+NUCLEI: tuple[str, ...] = ("Li", "Ti", "O")
+
+#: Unit of stored EFG tensors.
+EFG_UNIT = "V/Angstrom^2"
+
+#: One atomic unit of electric-field gradient in V/Å² (E_h / (e a0^2)); CASTEP
+#: ``.magres`` files store EFGs in this unit.
+EFG_AU_IN_V_PER_A2 = 97.1736242
+
+#: Default eigenvalue-reassignment tolerance τ (fraction of |Vzz_ref|).
+DEFAULT_TAU = 0.1
+
+#: SAE-NMR experimental resolution used for the ωQ success fraction, kHz.
+OMEGA_Q_THRESHOLD_KHZ = 10.0
+
+# --- data set / splits ------------------------------------------------------
+DEFAULT_DATASET = "pcm-v1"
+SPLITS: tuple[str, ...] = ("random", "structure", "ordering")
+N_FOLDS = 5
+TEST_FRACTION = 0.2
+
+# --- site table columns (``Dataset.sites``) ---------------------------------
+COL_SITE_ID = "site_id"
+COL_STRUCTURE = "structure"
+COL_ATOM_INDEX = "atom_index"
+COL_SPECIES = "species"
+COL_WYCKOFF = "wyckoff"
+SITE_COLUMNS: tuple[str, ...] = (
+    COL_SITE_ID,
+    COL_STRUCTURE,
+    COL_ATOM_INDEX,
+    COL_SPECIES,
+    COL_WYCKOFF,
+)
+
+# --- observables (columns of ``ltoefg.nmr.observables``) --------------------
+OBS_VZZ = "vzz"
+OBS_ETA = "eta"
+OBS_CQ_KHZ = "cq_khz"
+OBS_CQ_TILDE = "cq_tilde"
+OBS_ETA_TILDE = "eta_tilde"
+OBS_THETA = "theta"
+OBS_PHI = "phi"
+OBS_OMEGA_Q_KHZ = "omega_q_khz"
+OBS_QUATERNION: tuple[str, ...] = ("q_w", "q_x", "q_y", "q_z")
+OBSERVABLE_COLUMNS: tuple[str, ...] = (
+    OBS_VZZ,
+    OBS_ETA,
+    OBS_CQ_KHZ,
+    OBS_CQ_TILDE,
+    OBS_ETA_TILDE,
+    OBS_THETA,
+    OBS_PHI,
+    OBS_OMEGA_Q_KHZ,
+    *OBS_QUATERNION,
+)
+
+# --- predictions.h5 (SPEC §6.1) ---------------------------------------------
+ATTR_DATASET = "dataset"
+ATTR_SPLIT = "split"
+ATTR_MODEL = "model"
+ATTR_KIND = "kind"
+KIND_TENSOR = "tensor"
+KIND_OBSERVABLES = "observables"
+KINDS: tuple[str, ...] = (KIND_TENSOR, KIND_OBSERVABLES)
+PRED_SITE_ID = "site_id"
+PRED_EFG = "efg"
+#: Datasets an observables submission must hold per nucleus.
+PRED_OBSERVABLES_REQUIRED: tuple[str, ...] = (OBS_CQ_TILDE, OBS_ETA_TILDE, OBS_THETA, OBS_PHI)
+#: Datasets an observables submission may hold per nucleus.
+PRED_OBSERVABLES_OPTIONAL: tuple[str, ...] = (OBS_OMEGA_Q_KHZ,)
+
+# --- report keys (SPEC §6.3) -------------------------------------------------
+R_N = "n"
+R_MAE_CQ_TILDE = "mae_cq_tilde"
+R_MAE_ETA_TILDE = "mae_eta_tilde"
+R_MAE_THETA_DEG = "mae_theta_deg"
+R_MAE_PHI_DEG = "mae_phi_deg"
+R_MAE_THETA_DEG_REASSIGNED = "mae_theta_deg_reassigned"
+R_MAE_PHI_DEG_REASSIGNED = "mae_phi_deg_reassigned"
+R_FRAC_REASSIGNED = "frac_reassigned"
+R_MEAN_XI = "mean_xi"
+R_MAE_XI = "mae_xi"
+R_MEDIAN_MISORIENTATION_DEG = "median_misorientation_deg"
+R_MAE_OMEGA_Q_KHZ = "mae_omega_q_khz"
+R_FRAC_OMEGA_Q_WITHIN = "frac_omega_q_within_10khz"
+R_MAE_VIJ = "mae_vij"
+R_RMSE_VIJ = "rmse_vij"
+R_R_CQ_TILDE = "r_cq_tilde"
+R_R_ETA_TILDE = "r_eta_tilde"
+R_R_THETA = "r_theta"
+R_R_PHI = "r_phi"
+R_R_OMEGA_Q = "r_omega_q"
+R_W1_CQ_TILDE = "w1_cq_tilde"
+R_W1_ETA_TILDE = "w1_eta_tilde"
+R_W1_THETA_DEG = "w1_theta_deg"
+R_W1_PHI_DEG = "w1_phi_deg"
+R_W1_OMEGA_Q_KHZ = "w1_omega_q_khz"
+R_MAX_ASYMMETRY = "max_asymmetry"
+R_MAX_ABS_TRACE = "max_abs_trace"
+R_SCORE = "score"
+
+#: Per-nucleus report keys, in the order of SPEC §6.3 (and of printed tables).
+NUCLEUS_REPORT_KEYS: tuple[str, ...] = (
+    R_N,
+    R_MAE_CQ_TILDE,
+    R_MAE_ETA_TILDE,
+    R_MAE_THETA_DEG,
+    R_MAE_PHI_DEG,
+    R_MAE_THETA_DEG_REASSIGNED,
+    R_MAE_PHI_DEG_REASSIGNED,
+    R_FRAC_REASSIGNED,
+    R_MEAN_XI,
+    R_MAE_XI,
+    R_MEDIAN_MISORIENTATION_DEG,
+    R_MAE_OMEGA_Q_KHZ,
+    R_FRAC_OMEGA_Q_WITHIN,
+    R_MAE_VIJ,
+    R_RMSE_VIJ,
+    R_R_CQ_TILDE,
+    R_R_ETA_TILDE,
+    R_R_THETA,
+    R_R_PHI,
+    R_R_OMEGA_Q,
+    R_W1_CQ_TILDE,
+    R_W1_ETA_TILDE,
+    R_W1_THETA_DEG,
+    R_W1_PHI_DEG,
+    R_W1_OMEGA_Q_KHZ,
+    R_MAX_ASYMMETRY,
+    R_MAX_ABS_TRACE,
+    R_SCORE,
+)
+
+#: Keys that need the full predicted tensor; null (never zero) for observables-only
+#: submissions.
+TENSOR_ONLY_KEYS: tuple[str, ...] = (
+    R_MAE_THETA_DEG_REASSIGNED,
+    R_MAE_PHI_DEG_REASSIGNED,
+    R_FRAC_REASSIGNED,
+    R_MEAN_XI,
+    R_MAE_XI,
+    R_MEDIAN_MISORIENTATION_DEG,
+    R_MAE_VIJ,
+    R_RMSE_VIJ,
+    R_MAX_ASYMMETRY,
+    R_MAX_ABS_TRACE,
+    R_SCORE,
+)
+
+# top-level report keys
+RT_DATASET = "dataset"
+RT_SPLIT = "split"
+RT_MODEL = "model"
+RT_KIND = "kind"
+RT_VERSION = "ltoefg_version"
+RT_TAU = "tau"
+RT_NUCLEI = "nuclei"
+RT_SCORE = "score"
+RT_LABEL_METHOD = "label_method"
