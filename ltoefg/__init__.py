@@ -1,0 +1,19 @@
+"""ltoefg: benchmark suite and data set for ML of NMR EFG tensors in Li4Ti5O12.
+
+Light dependencies only (numpy, scipy, ase, h5py, pandas, pooch); featomic and
+matplotlib are never imported at import time, and nothing touches the network.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
+from ltoefg import constants, metrics, nmr, tensors
+
+try:
+    __version__ = _version("ltoefg")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__", "constants", "metrics", "nmr", "tensors"]
