@@ -182,9 +182,7 @@ def parent_cell(a: float = LATTICE_A, x: float = OXYGEN_X) -> Atoms:
     """
     frac, labels = _ideal_fractional(x)
     symbols = np.select([labels == WYCKOFF_8A, labels == WYCKOFF_16D], ["Li", "Ti"], "O")
-    atoms = Atoms(
-        symbols=list(symbols), scaled_positions=frac, cell=_hexagonal_cell(a), pbc=True
-    )
+    atoms = Atoms(symbols=list(symbols), scaled_positions=frac, cell=_hexagonal_cell(a), pbc=True)
     atoms.new_array("wyckoff", labels.astype(str))
     return atoms
 
@@ -513,8 +511,15 @@ def generate_structures(
         from tqdm import tqdm
 
         with tqdm(total=RATTLE_N_ITER, desc="rattle sweeps") as bar:
-            pos = _mc_rattle(ideal, cells, amplitudes, rng, RATTLE_N_ITER, GUARD_DISTANCE,
-                             callback=lambda: bar.update(1))
+            pos = _mc_rattle(
+                ideal,
+                cells,
+                amplitudes,
+                rng,
+                RATTLE_N_ITER,
+                GUARD_DISTANCE,
+                callback=lambda: bar.update(1),
+            )
     else:
         pos = _mc_rattle(ideal, cells, amplitudes, rng, RATTLE_N_ITER, GUARD_DISTANCE)
 
