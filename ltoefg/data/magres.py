@@ -8,9 +8,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ltoefg.constants import EFG_AU_IN_V_PER_A2
+from ltoefg.errors import DataError
 
 
-class MagresError(ValueError):
+class MagresError(DataError):
     """A ``.magres`` file that cannot be used (unreadable, or without EFG tensors)."""
 
 
