@@ -42,7 +42,14 @@ def pcm_arrays(progress: bool = False, n_structures: int | None = None) -> h5for
     )
     params = {
         "structures": structures.GENERATOR_PARAMETERS,
-        "labels": pointcharge.MODEL_PARAMETERS,
+        "labels": {
+            "method": PCM_LABEL_METHOD,
+            "formal_charges": pointcharge.FORMAL_CHARGES,
+            "sternheimer_gamma_inf": pointcharge.STERNHEIMER_GAMMA,
+            "antishielding_factors": pointcharge.ANTISHIELDING_FACTORS,
+            "coulomb_constant_V_A": pointcharge.K_E,
+            "ewald_tolerance": 1e-10,
+        },
         "n_structures": n,
     }
     return h5format.from_structures(

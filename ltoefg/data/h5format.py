@@ -179,6 +179,9 @@ def write(path: str | Path, data: DatasetArrays) -> Path:
             s.create_dataset("positions", data=np.asarray(data.positions, np.float64), **_COMPRESSION)
             s.create_dataset("wyckoff", data=np.asarray(data.wyckoff).astype("S4"), **_COMPRESSION)
             s.create_dataset("efg", data=np.asarray(data.efg, np.float64), **_COMPRESSION)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -151,9 +151,9 @@ def from_arrays(arrays: dict[str, IdArray], kind: str, nucleus: str) -> Split:
 
 
 def save_frozen(path: str | Path, arrays: dict[str, IdArray]) -> None:
-    """Write frozen split arrays (uncompressed npz, deterministic content)."""
+    """Write frozen split arrays (compressed npz)."""
     with open(path, "wb") as fh:
-        np.savez(fh, **{k: np.asarray(v, dtype=np.int64) for k, v in sorted(arrays.items())})
+        np.savez_compressed(fh, **{k: np.asarray(v, dtype=np.int64) for k, v in sorted(arrays.items())})
 
 
 def load_frozen(path: str | Path) -> dict[str, IdArray]:

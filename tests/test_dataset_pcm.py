@@ -1,0 +1,105 @@
+"""The embedded pcm-v1 data set: counts, frozen statistics, frozen splits, regeneration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ltoefg
+from ltoefg import constants as C
+from ltoefg.data import registry, splits
+from ltoefg.data.generate import pcm_arrays
+from ltoefg.nmr import principal_axes
+
+pytestmark = pytest.mark.skipif(
+    registry.get("pcm-v1").data is None, reason="pcm-v1 is not registered yet"
+)
+
+
+@pytest.fixture(scope="module")
+def ds() -> ltoefg.Dataset:
+    return ltoefg.load("pcm-v1")
+
+
+def test_counts(ds: ltoefg.Dataset) -> None:
+    assert ds.n_structures == 1640 and ds.n_sites == 68_880
+    assert ds.counts() == {"Li": 13_120, "Ti": 16_400, "O": 39_360}
+    wy = ds.sites.groupby(["species", "wyckoff"]).size().to_dict()
+    assert wy == {("Li", "8a"): 9840, ("Li", "16d"): 3280, ("Ti", "16d"): 16400, ("O", "32e"): 39360}
+    assert ds.label_method == "point-charge-ewald"
+    assert "NOT DFT" in ds.label_description
+
+
+def test_orderings_are_spread(ds: ltoefg.Dataset) -> None:
+    counts = ds.structure_table["ordering"].value_counts().sort_index().tolist()
+    assert counts == [274, 274, 273, 273, 273, 273]
+
+
+def test_frozen_stats_equal_recomputed(ds: ltoefg.Dataset) -> None:
+    vzz = np.abs(principal_axes(ds.efg).vzz)
+    for nucleus in C.NUCLEI:
+        mask = ds.species == nucleus
+        mu, sigma = ds.stats(nucleus)
+        assert mu == pytest.approx(vzz[mask].mean(), rel=1e-12)
+        assert sigma == pytest.approx(vzz[mask].std(ddof=0), rel=1e-12)
+
+
+def test_labels_are_traceless_and_symmetric(ds: ltoefg.Dataset) -> None:
+    efg = ds.efg
+    scale = np.abs(efg).max()
+    assert np.abs(efg - np.swapaxes(efg, 1, 2)).max() <= 1e-12 * scale
+    assert np.abs(np.trace(efg, axis1=1, axis2=2)).max() <= 1e-9 * scale
+
+
+@pytest.mark.parametrize("kind", C.SPLITS)
+@pytest.mark.parametrize("nucleus", C.NUCLEI)
+def test_frozen_splits_regenerate_and_partition(ds: ltoefg.Dataset, kind: str, nucleus: str) -> None:
+    frozen = ds.split(kind, nucleus)
+    again = ds.generate_split(kind, nucleus)
+    np.testing.assert_array_equal(frozen.train, again.train)
+    np.testing.assert_array_equal(frozen.test, again.test)
+    ids = ds.site_ids(nucleus)
+    assert np.intersect1d(frozen.train, frozen.test).size == 0
+    np.testing.assert_array_equal(np.union1d(frozen.train, frozen.test), ids)
+    assert len(frozen.folds) == C.N_FOLDS
+    vals = np.concatenate([v for _, v in frozen.folds])
+    np.testing.assert_array_equal(np.sort(vals), frozen.train)  # every train id exactly once
+    for (tr, va), (tr2, va2) in zip(frozen.folds, again.folds, strict=True):
+        np.testing.assert_array_equal(va, va2)
+        np.testing.assert_array_equal(tr, tr2)
+        np.testing.assert_array_equal(np.sort(np.concatenate([tr, va])), frozen.train)
+    if kind == "random":
+        assert frozen.test.size == round(0.2 * ids.size)
+    structure = ds.site_structure
+    if kind in ("structure", "ordering"):
+        assert np.intersect1d(structure[frozen.train], structure[frozen.test]).size == 0
+        for tr, va in frozen.folds:
+            assert np.intersect1d(structure[tr], structure[va]).size == 0
+    if kind == "ordering":
+        held = ds.structure_table["ordering"].to_numpy()[structure[frozen.test]]
+        assert set(held) == {splits.HELD_OUT_ORDERING}
+
+
+def test_split_tuple_unpacks(ds: ltoefg.Dataset) -> None:
+    train, test, folds = ds.split("random", "Li")
+    assert train.dtype == np.int64 and (ds.species[test] == "Li").all()
+
+
+def test_atoms_carry_efg(ds: ltoefg.Dataset) -> None:
+    at = ds.atoms(100)
+    assert len(at) == 42 and at.get_chemical_formula() == "Li8O24Ti10"
+    np.testing.assert_array_equal(at.arrays["efg"], ds.efg[at.arrays["site_id"]])
+
+
+def test_rebuilding_matches_registered_file_numerically(ds: ltoefg.Dataset) -> None:
+    """Rebuild pcm-v1 from scratch (~30 s) and compare every array to 1e-9 relative.
+
+    Floating-point results may differ in the last bits between machines, so the
+    rebuilt file is compared numerically, not by hash.
+    """
+    rebuilt = pcm_arrays()
+    np.testing.assert_array_equal(rebuilt.numbers, ds._data.numbers)
+    np.testing.assert_allclose(rebuilt.positions, ds._data.positions, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(rebuilt.cells, ds._data.cells, rtol=1e-9, atol=1e-12)
+    scale = np.abs(ds.efg).max()
+    np.testing.assert_allclose(rebuilt.efg, ds.efg, rtol=1e-9, atol=1e-9 * scale)
