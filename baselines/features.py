@@ -155,11 +155,14 @@ class Descriptors:
         Unit-norm λ = 0 SOAP power spectra.
     x2 : numpy.ndarray, shape (n, 5, F2), or None
         λ = 2 power spectra, ‖x2[i]‖_F = 1, components m = −2 … 2.
+    numbers : numpy.ndarray, shape (n,), int64, or None
+        Atomic number of each centre.
     """
 
     centres: NDArray[np.int64]
     x0: NDArray[np.float64] | None = None
     x2: NDArray[np.float64] | None = None
+    numbers: NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return int(self.centres.shape[0])
@@ -171,6 +174,7 @@ class Descriptors:
             centres=self.centres[idx],
             x0=None if self.x0 is None else self.x0[idx],
             x2=None if self.x2 is None else self.x2[idx],
+            numbers=None if self.numbers is None else self.numbers[idx],
         )
 
 
@@ -317,9 +321,7 @@ class _Computer:
         kw = hypers.featomic_hypers()
         if lam == 0:
             self._calc = featomic.SoapPowerSpectrum(**kw)
-            pairs = [
-                (a, b) for i, a in enumerate(hypers.species) for b in hypers.species[i:]
-            ]
+            pairs = [(a, b) for i, a in enumerate(hypers.species) for b in hypers.species[i:]]
             self._pairs = Labels(
                 ["neighbor_1_type", "neighbor_2_type"], np.asarray(pairs, dtype=np.int32)
             )
@@ -389,9 +391,10 @@ def _compute(
     frames = list(frames)
     cen = _as_centres(frames, centres)
     _check_species(frames, hypers.species)
-    out = Descriptors(centres=cen)
     if len(cen) == 0:
         raise ValueError("no centres selected")
+    numbers = np.array([frames[s].numbers[a] for s, a in cen], dtype=np.int64)
+    out = Descriptors(centres=cen, numbers=numbers)
     # unique centre keys -> output row(s); duplicates are allowed and filled from one result
     n_atoms_max = max(len(f) for f in frames)
     keys = cen[:, 0] * n_atoms_max + cen[:, 1]
@@ -409,7 +412,9 @@ def _compute(
             got = chunk[samples[:, 0]] * n_atoms_max + samples[:, 1]
             order = np.argsort(got)
             pos = np.searchsorted(got[order], keys[rows])
-            if np.any(pos >= len(got)) or np.any(got[order][np.minimum(pos, len(got) - 1)] != keys[rows]):
+            if np.any(pos >= len(got)) or np.any(
+                got[order][np.minimum(pos, len(got) - 1)] != keys[rows]
+            ):
                 raise RuntimeError("featomic did not return every requested centre")
             if result is None:
                 result = np.empty((len(cen),) + values.shape[1:])
