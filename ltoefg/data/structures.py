@@ -50,11 +50,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from ase import Atoms
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DEFAULT_SEED",
@@ -447,7 +450,7 @@ GENERATOR_PARAMETERS: dict[str, Any] = _generator_parameters()
 
 def generate_structures(
     n_structures: int = N_STRUCTURES, seed: int = DEFAULT_SEED, progress: bool = False
-) -> tuple[list[Atoms], Any]:
+) -> tuple[list[Atoms], pd.DataFrame]:
     """Generate the LTO structures of the data set.
 
     Structure k belongs to ordering ``o`` in blocks (the first
@@ -553,7 +556,9 @@ def generate_structures(
     return structures, records
 
 
-def cubic_supercell(n: int = 3, a: float = LATTICE_A, x: float = OXYGEN_X) -> tuple[Atoms, Any]:
+def cubic_supercell(
+    n: int = 3, a: float = LATTICE_A, x: float = OXYGEN_X
+) -> tuple[Atoms, NDArray[np.int64]]:
     """An n×n×n supercell of the conventional cubic spinel cell, 16d unassigned.
 
     Parameters
