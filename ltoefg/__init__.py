@@ -11,10 +11,21 @@ from importlib.metadata import version as _version
 
 from ltoefg import constants, metrics, nmr, tensors
 from ltoefg.data import Dataset, Split, load
+from ltoefg.evaluate import evaluate
 
 try:
     __version__ = _version("ltoefg")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-__all__ = ["Dataset", "Split", "__version__", "constants", "load", "metrics", "nmr", "tensors"]
+__all__ = [
+    "Dataset",
+    "Split",
+    "__version__",
+    "constants",
+    "evaluate",
+    "load",
+    "metrics",
+    "nmr",
+    "tensors",
+]

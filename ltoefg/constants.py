@@ -167,3 +167,29 @@ RT_TAU = "tau"
 RT_NUCLEI = "nuclei"
 RT_SCORE = "score"
 RT_LABEL_METHOD = "label_method"
+
+# --- evaluator report extras (beyond SPEC §6.3; issue 4) -----------------------
+RT_LABEL_DESCRIPTION = "label_description"
+RT_STRICT = "strict"
+RT_SYMMETRY_RTOL = "symmetry_rtol"
+#: nucleus -> number of predicted tensors outside the symmetric-traceless tolerance
+#: (projected before scoring); None for observables submissions.
+RT_N_PROJECTED = "n_projected"
+#: Prefix of every DFT label method (``dft-castep-gipaw``); anything else is not DFT.
+LABEL_METHOD_DFT_PREFIX = "dft"
+
+# --- leaderboard entries (SPEC §8) ---------------------------------------------
+LB_SCHEMA = "schema"
+LB_SCHEMA_VERSION = "ltoefg-leaderboard-entry/1"
+LB_MODEL = "model"
+LB_CODE_VERSION = "code_version"
+LB_HYPERPARAMETERS = "hyperparameters"
+LB_N_TRAIN = "n_train"
+LB_TRAIN_WALL_TIME_S = "train_wall_time_s"
+LB_PREDICT_WALL_TIME_S = "predict_wall_time_s"
+LB_MACHINE = "machine"
+LB_DATE = "date"
+LB_NOTES = "notes"
+LB_REPORT = "report"
+LB_RESULTS_START = "<!-- results:start -->"
+LB_RESULTS_END = "<!-- results:end -->"

@@ -1,0 +1,207 @@
+"""Evaluator sub-commands of the CLI: ``template``, ``evaluate``, ``leaderboard``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ltoefg import constants as C
+from ltoefg.cli import command
+from ltoefg.errors import LtoefgError
+
+
+def _nuclei_arg(text: str) -> list[str]:
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [s for s in items if s not in C.NUCLEI]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated subset of {','.join(C.NUCLEI)}, got {text!r}"
+        )
+    return items
+
+
+def _tau_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"τ is a fraction of |Vzz_ref| in [0, 1), got {text}")
+    return value
+
+
+def _open(name_or_path: str) -> Any:
+    from ltoefg.data import load
+
+    return load(
+        Path(name_or_path) if Path(name_or_path).suffix in (".h5", ".hdf5") else name_or_path
+    )
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON to ``path`` via a temporary file in the same folder and a rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=2, ensure_ascii=False, allow_nan=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check_out_dir(path: Path, what: str) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise LtoefgError(f"{path}: the folder for the {what} does not exist; create it first.")
+
+
+# ---------------------------------------------------------------------------- template
+@command
+def _template(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "template",
+        help="write a valid predictions.h5 with the split's test ids and NaN values to fill",
+    )
+    p.add_argument(
+        "--dataset",
+        default=C.DEFAULT_DATASET,
+        help="data-set version or .h5 file (default pcm-v1)",
+    )
+    p.add_argument("--split", required=True, choices=C.SPLITS, help="train/test split")
+    p.add_argument("--nuclei", type=_nuclei_arg, default=None, help="e.g. Li,Ti,O (default: all)")
+    p.add_argument("--kind", choices=C.KINDS, default=C.KIND_TENSOR, help="default tensor")
+    p.add_argument("--model", default="", help="model name stored in the file")
+    p.add_argument("--out", required=True, type=Path, help="output .h5 file")
+    p.set_defaults(handler=_run_template)
+
+
+def _run_template(args: argparse.Namespace) -> int:
+    from ltoefg import submission as S
+
+    _check_out_dir(args.out, "template")
+    ds = _open(args.dataset)
+    data = S.template(ds, args.split, args.nuclei, kind=args.kind, model=args.model)
+    S.write(args.out, data)
+    counts = ", ".join(f"{n} {len(data[n][C.PRED_SITE_ID])}" for n in C.NUCLEI if n in data)
+    names = (
+        (C.PRED_EFG,)
+        if args.kind == C.KIND_TENSOR
+        else (*C.PRED_OBSERVABLES_REQUIRED, *C.PRED_OBSERVABLES_OPTIONAL)
+    )
+    print(
+        f"wrote {args.out}: data set {ds.name}, split {args.split}, kind {args.kind}, "
+        f"test sites {counts}; fill {', '.join(names)} (NaN now) and run "
+        f"`ltoefg evaluate {args.out}`"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------- evaluate
+@command
+def _evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score a predictions.h5 submission: per-nucleus table, JSON report, plots",
+    )
+    p.add_argument("predictions", type=Path, help="the submission file")
+    p.add_argument("--json", type=Path, default=None, help="write the JSON report here")
+    p.add_argument("--plots", type=Path, default=None, help="write parity/distribution PNGs here")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse non-symmetric or non-traceless tensors instead of projecting them",
+    )
+    p.add_argument(
+        "--tau",
+        type=_tau_arg,
+        default=C.DEFAULT_TAU,
+        help=f"eigenvalue-reassignment tolerance, fraction of |Vzz_ref| (default {C.DEFAULT_TAU})",
+    )
+    p.add_argument("--nuclei", type=_nuclei_arg, default=None, help="score only these, e.g. Li")
+    p.add_argument(
+        "--dataset-file",
+        type=Path,
+        default=None,
+        help="score against this local data-set .h5 (its name must match the submission's)",
+    )
+    p.set_defaults(handler=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from ltoefg.evaluate import run
+    from ltoefg.report_text import format_report
+
+    if args.plots is not None:
+        from ltoefg.plots import require_matplotlib
+
+        require_matplotlib()
+    if args.json is not None:
+        _check_out_dir(args.json, "JSON report")
+    dataset = None
+    if args.dataset_file is not None:
+        from ltoefg.data import load
+
+        dataset = load(args.dataset_file)
+    evaluation = run(
+        args.predictions, dataset=dataset, tau=args.tau, strict=args.strict, nuclei=args.nuclei
+    )
+    # everything is validated and scored: only now write outputs
+    print(format_report(evaluation.report, source=str(args.predictions)), end="")
+    if args.plots is not None:
+        from ltoefg.plots import write_plots
+
+        for path in write_plots(evaluation, args.plots):
+            print(f"wrote {path}")
+    if args.json is not None:
+        write_json_atomic(args.json, evaluation.report)
+        print(f"wrote {args.json}")
+    return 0
+
+
+# ------------------------------------------------------------------------- leaderboard
+@command
+def _leaderboard(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "leaderboard",
+        help="render leaderboard/README.md and the README results table from the entries",
+    )
+    p.add_argument(
+        "--root",
+        type=Path,
+        default=Path("."),
+        help="checkout holding leaderboard/ and README.md (default: current folder)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a rendered file differs from the committed one",
+    )
+    p.set_defaults(handler=_run_leaderboard)
+
+
+def _run_leaderboard(args: argparse.Namespace) -> int:
+    import sys
+
+    from ltoefg import leaderboard as L
+
+    rendered = L.render_files(args.root)
+    if rendered.readme_note:
+        print(rendered.readme_note, file=sys.stderr)
+    stale = L.stale_files(rendered)
+    if args.check:
+        for path in stale:
+            print(f"{path} is out of date; run `ltoefg leaderboard` and commit it", file=sys.stderr)
+        if not stale:
+            print(f"leaderboard up to date ({rendered.n_entries} entries)")
+        return 1 if stale else 0
+    for path in L.write_rendered(rendered):
+        print(f"wrote {path}")
+    if not stale:
+        print(f"leaderboard already up to date ({rendered.n_entries} entries)")
+    return 0

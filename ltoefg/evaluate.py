@@ -1,0 +1,245 @@
+"""Score a submission against its data set (SPEC §6): ``ltoefg.evaluate(...)``.
+
+The evaluator reads a ``predictions.h5`` file (or the same content as a dict),
+validates everything first (attributes, ids, dtypes, shapes, values; see
+:mod:`ltoefg.submission`), aligns the predictions to the reference by
+``site_id`` and only then computes the per-nucleus reports of
+:mod:`ltoefg.metrics`. It never writes anything; the CLI writes the JSON report
+and plots after a successful evaluation.
+
+Note: ``ltoefg.evaluate`` (the package attribute) is the *function*
+:func:`evaluate`; import helpers of this module with
+``from ltoefg.evaluate import run``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ltoefg import constants as C
+from ltoefg import metrics, nmr
+from ltoefg import submission as S
+from ltoefg.data import Dataset
+from ltoefg.errors import DataError, LtoefgError
+
+Report = dict[str, Any]
+
+
+@dataclass
+class Evaluation:
+    """The result of :func:`run`: the report plus what plots need.
+
+    Attributes
+    ----------
+    report : dict
+        The JSON-able report (SPEC §6.3 plus ``label_method``, ``label_description``,
+        ``strict``, ``symmetry_rtol``, ``n_projected``).
+    submission : Submission
+    dataset : ltoefg.Dataset
+    groups : dict
+        nucleus -> :class:`ltoefg.submission.ValidGroup` (aligned to the test ids).
+    """
+
+    report: Report
+    submission: S.Submission
+    dataset: Dataset
+    groups: dict[str, S.ValidGroup]
+
+    def observables(
+        self, nucleus: str
+    ) -> tuple[dict[str, NDArray[np.float64]], dict[str, NDArray[np.float64]]]:
+        """Per-site reference and predicted observables of one nucleus (for plots).
+
+        Returns
+        -------
+        (ref, pred) : dict, dict
+            ``cq_tilde``, ``eta_tilde``, ``theta``, ``phi`` (radians) and
+            ``omega_q_khz`` (kHz), each (n,), in ``site_id`` order.
+        """
+        group = self.groups[nucleus]
+        mu, sigma = self.dataset.stats(nucleus)
+        ref = nmr.observable_arrays(self.dataset.efg[group.site_id], nucleus, mu, sigma)
+        if self.submission.kind == C.KIND_TENSOR:
+            pred = nmr.observable_arrays(group.values[C.PRED_EFG], nucleus, mu, sigma)
+        else:
+            pred = dict(group.values)
+            if C.OBS_OMEGA_Q_KHZ not in pred:
+                pred[C.OBS_OMEGA_Q_KHZ] = metrics.omega_q_from_metrics(
+                    pred[C.OBS_CQ_TILDE],
+                    pred[C.OBS_ETA_TILDE],
+                    pred[C.OBS_THETA],
+                    pred[C.OBS_PHI],
+                    nucleus,
+                    mu,
+                    sigma,
+                )
+        keys = (C.OBS_CQ_TILDE, C.OBS_ETA_TILDE, C.OBS_THETA, C.OBS_PHI, C.OBS_OMEGA_Q_KHZ)
+        return {k: ref[k] for k in keys}, {k: pred[k] for k in keys}
+
+
+def labels_are_dft(label_method: str) -> bool:
+    """Whether a data set's label method is DFT (``dft-…``); ``pcm-v1`` is not."""
+    return label_method.startswith(C.LABEL_METHOD_DFT_PREFIX)
+
+
+def _open_dataset(sub: S.Submission, dataset: Dataset | None) -> Dataset:
+    if dataset is not None:
+        if dataset.name != sub.dataset:
+            raise S.refusal(
+                sub.source,
+                S.ROOT,
+                f"attribute 'dataset' is {sub.dataset!r} but the data set given is "
+                f"{dataset.name!r} ({dataset.path})",
+            )
+        return dataset
+    from ltoefg.data import load
+
+    try:
+        return load(sub.dataset)
+    except DataError as exc:
+        raise S.refusal(
+            sub.source,
+            S.ROOT,
+            f"attribute 'dataset' is {sub.dataset!r}, which cannot be opened "
+            f"({' '.join(str(exc).split()).rstrip('.')})",
+        ) from None
+
+
+def _check_tau(tau: float) -> float:
+    try:
+        value = float(tau)
+    except (TypeError, ValueError):
+        raise LtoefgError(f"tau must be a number, got {tau!r}.") from None
+    if not (math.isfinite(value) and 0.0 <= value < 1.0):
+        raise LtoefgError(f"tau must lie in [0, 1) (a fraction of |Vzz_ref|), got {tau!r}.")
+    return value
+
+
+def run(
+    path_or_arrays: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    dataset: Dataset | None = None,
+    tau: float = C.DEFAULT_TAU,
+    strict: bool = False,
+    nuclei: Iterable[str] | str | None = None,
+) -> Evaluation:
+    """Validate and score a submission; see :func:`evaluate` (this also returns the arrays)."""
+    from ltoefg import __version__
+
+    tau = _check_tau(tau)
+    if isinstance(path_or_arrays, Mapping):
+        sub = S.from_mapping(path_or_arrays)
+    else:
+        sub = S.read(path_or_arrays)
+    if sub.split not in C.SPLITS:
+        raise S.refusal(
+            sub.source,
+            S.ROOT,
+            f"attribute 'split' is {sub.split!r}, expected one of {', '.join(C.SPLITS)}",
+        )
+    chosen = S.resolve_nuclei(sub, nuclei)
+    ds = _open_dataset(sub, dataset)
+
+    # 1. validate every chosen group before computing anything
+    groups: dict[str, S.ValidGroup] = {}
+    stats: dict[str, tuple[float, float]] = {}
+    for nucleus in chosen:
+        expected = S.split_test_ids(ds, sub, nucleus)
+        groups[nucleus] = S.validate_group(sub, nucleus, expected, strict=strict)
+        try:
+            stats[nucleus] = ds.stats(nucleus)
+        except DataError:
+            raise S.refusal(
+                sub.source, nucleus, f"data set {ds.name!r} has no {nucleus} sites"
+            ) from None
+
+    # 2. score
+    per_nucleus: dict[str, dict[str, Any]] = {}
+    for nucleus, group in groups.items():
+        mu, sigma = stats[nucleus]
+        ref = ds.efg[group.site_id]
+        if sub.kind == C.KIND_TENSOR:
+            rep = metrics.report(
+                ref, group.values[C.PRED_EFG], nucleus, mu=mu, sigma=sigma, tau=tau
+            )
+        else:
+            rep = metrics.report_observables(ref, group.values, nucleus, mu=mu, sigma=sigma)
+        per_nucleus[nucleus] = rep
+    scores = [r[C.R_SCORE] for r in per_nucleus.values()]
+    overall = None if any(s is None for s in scores) else float(np.mean(scores))
+    report: Report = {
+        C.RT_DATASET: sub.dataset,
+        C.RT_SPLIT: sub.split,
+        C.RT_MODEL: sub.model,
+        C.RT_KIND: sub.kind,
+        C.RT_VERSION: __version__,
+        C.RT_LABEL_METHOD: ds.label_method,
+        C.RT_LABEL_DESCRIPTION: ds.label_description,
+        C.RT_TAU: tau,
+        C.RT_STRICT: bool(strict),
+        C.RT_SYMMETRY_RTOL: S.SYMMETRY_RTOL,
+        C.RT_N_PROJECTED: {n: g.n_projected for n, g in groups.items()},
+        C.RT_NUCLEI: per_nucleus,
+        C.RT_SCORE: overall,
+    }
+    return Evaluation(report=report, submission=sub, dataset=ds, groups=groups)
+
+
+def evaluate(
+    path_or_arrays: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    dataset: Dataset | None = None,
+    tau: float = C.DEFAULT_TAU,
+    strict: bool = False,
+    nuclei: Iterable[str] | str | None = None,
+) -> Report:
+    """Score a submission and return the JSON-able report (SPEC §6.3).
+
+    Parameters
+    ----------
+    path_or_arrays : str, path-like or mapping
+        A ``predictions.h5`` file, or its content as a dict::
+
+            {"dataset": "pcm-v1", "split": "random", "model": "my model",
+             "kind": "tensor",                       # or "observables"
+             "Li": {"site_id": ids, "efg": tensors}, # (n,), (n, 3, 3) V/Å²
+             ...}
+
+        so that a training loop can score itself without writing a file. Ids
+        may come in any order; predictions are aligned to the reference by id.
+    dataset : ltoefg.Dataset, optional
+        An opened data set to score against (its name must equal the
+        submission's ``dataset``); default: ``ltoefg.load(<dataset attribute>)``.
+    tau : float
+        Eigenvalue-reassignment tolerance τ, a fraction of |Vzz_ref| (default 0.1).
+    strict : bool
+        Refuse tensors that are not symmetric and traceless (relative tolerance
+        :data:`ltoefg.submission.SYMMETRY_RTOL`) instead of projecting them.
+    nuclei : iterable of str or comma-separated str, optional
+        Score only these nuclei (each must be in the submission); default: all
+        nucleus groups present.
+
+    Returns
+    -------
+    dict
+        Top level: ``dataset``, ``split``, ``model``, ``kind``,
+        ``ltoefg_version``, ``label_method``, ``label_description``, ``tau``,
+        ``strict``, ``symmetry_rtol``, ``n_projected`` (nucleus -> count of
+        projected tensors, None for observables), ``nuclei`` (nucleus -> the
+        SPEC §6.3 keys; angles in degrees, ωQ in kHz, Vij in V/Å²) and
+        ``score`` (mean over nuclei; None for observables submissions).
+
+    Raises
+    ------
+    ltoefg.errors.SubmissionError
+        The submission is malformed (one sentence naming the file, group and
+        problem).
+    """
+    return run(path_or_arrays, dataset=dataset, tau=tau, strict=strict, nuclei=nuclei).report
