@@ -394,3 +394,22 @@ def test_hypers_round_trip_and_validation():
         Hypers.from_dict({"cutof": 4.0})
     with pytest.raises(ValueError):
         Hypers(sigma=-1.0)
+
+
+def test_cubic_site_has_zero_lambda2_features_and_zero_predicted_efg(trained):
+    """Li on 8a of the ideal spinel has Td symmetry: no λ = 2 signal, EFG exactly 0."""
+    tensor = trained[0]
+    x = 0.2625
+    ideal = crystal(
+        ["Li", "Ti", "O"],
+        basis=[(0.125, 0.125, 0.125), (0.5, 0.5, 0.5), (x, x, x)],
+        spacegroup=227,
+        setting=2,
+        cellpar=[8.36, 8.36, 8.36, 90, 90, 90],
+    )
+    x2, _ = lambda_soap([ideal], "Li", SMALL)
+    assert np.all(x2 == 0.0)
+    assert np.all(tensor.predict([ideal], "Li") == 0.0)
+    # and the reference target agrees
+    c = select_centres([ideal], "Li")
+    assert np.abs(truncated_point_charge_efg([ideal], c)).max() < 1e-10
