@@ -47,6 +47,7 @@ __all__ = [
 #: Modules imported by :func:`build_parser`; each registers its sub-commands on import.
 COMMAND_MODULES: list[str] = [
     "baselines.application",
+    "baselines.commands",
 ]
 
 Runner = Callable[[argparse.Namespace], int]

@@ -1,0 +1,172 @@
+"""Sub-commands ``quick``, ``train`` and ``learning-curve`` of ``python -m baselines``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ltoefg import constants as C
+
+from .cli import CommandError, command
+
+REPO = Path(__file__).resolve().parents[1]
+#: Relative tolerance for "the committed quick entries are reproduced".
+REPRODUCE_RTOL = 1e-6
+REPRODUCE_ATOL = 1e-9
+
+
+def _nuclei(text: str) -> tuple[str, ...]:
+    nuclei = tuple(n.strip() for n in text.split(",") if n.strip())
+    bad = [n for n in nuclei if n not in C.NUCLEI]
+    if bad or not nuclei:
+        raise argparse.ArgumentTypeError(f"nuclei must be among {', '.join(C.NUCLEI)}")
+    return nuclei
+
+
+def _kinds(model: str) -> list[str]:
+    return {
+        "tensor": [C.KIND_TENSOR],
+        "scalar": [C.KIND_OBSERVABLES],
+        "both": [C.KIND_TENSOR, C.KIND_OBSERVABLES],
+    }[model]
+
+
+def _summary(report: dict[str, Any]) -> str:
+    keys = (
+        (C.R_MAE_CQ_TILDE, "C̃Q"),
+        (C.R_MAE_ETA_TILDE, "η̃"),
+        (C.R_MAE_THETA_DEG, "θ°"),
+        (C.R_MAE_PHI_DEG, "φ°"),
+        (C.R_MAE_OMEGA_Q_KHZ, "ωQ kHz"),
+        (C.R_FRAC_OMEGA_Q_WITHIN, "≤10kHz"),
+    )
+    lines = [
+        f"  {report[C.RT_MODEL]} — {report[C.RT_DATASET]} ({report[C.RT_LABEL_METHOD]}), "
+        f"split {report[C.RT_SPLIT]}: MAE"
+    ]
+    for nucleus, rep in report[C.RT_NUCLEI].items():
+        cells = "  ".join(f"{label} {rep[k]:.3g}" for k, label in keys)
+        lines.append(f"    {nucleus:<3} {cells}")
+    return "\n".join(lines)
+
+
+def compare_reports(new: Any, old: Any, where: str = "report") -> list[str]:
+    """Differences between two reports beyond the reproduction tolerance (numbers only)."""
+    diffs: list[str] = []
+    if isinstance(old, dict) and isinstance(new, dict):
+        for k in old:
+            if k in (C.RT_VERSION,):
+                continue
+            if k not in new:
+                diffs.append(f"{where}.{k} missing")
+            else:
+                diffs += compare_reports(new[k], old[k], f"{where}.{k}")
+    elif isinstance(old, (int, float)) and isinstance(new, (int, float)):
+        if not math.isclose(new, old, rel_tol=REPRODUCE_RTOL, abs_tol=REPRODUCE_ATOL):
+            diffs.append(f"{where}: {new!r} != committed {old!r}")
+    elif old != new and not isinstance(old, (int, float)):
+        if (old is None) != (new is None) or isinstance(old, str):
+            diffs.append(f"{where}: {new!r} != committed {old!r}")
+    return diffs
+
+
+def _quick_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("out/quick"), help="output folder")
+    p.add_argument("--nuclei", type=_nuclei, default=C.NUCLEI, help="e.g. Li,Ti,O")
+    p.add_argument("--model", choices=["tensor", "scalar", "both"], default="both")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="compare with the committed quick entries instead of rewriting them (exit 1 on drift)",
+    )
+    p.add_argument("--no-entries", action="store_true", help="do not write leaderboard entries")
+
+
+@command(
+    "quick",
+    help="both baselines with fixed hyperparameters on a training subset (pcm-v1, random split)",
+    arguments=_quick_args,
+)
+def _run_quick(args: argparse.Namespace) -> int:
+    from ltoefg import leaderboard
+
+    from . import pipeline as P
+
+    opts = P.RunOptions(nuclei=args.nuclei, n_train=P.QUICK_N_TRAIN, tag="quick")
+    drift: list[str] = []
+    for kind in _kinds(args.model):
+        write = not (args.check or args.no_entries)
+        report, entry = P.run(kind, opts, args.out, root=REPO if write else None)
+        print(_summary(report))
+        if args.check:
+            name = leaderboard.entry_filename(
+                report[C.RT_DATASET], report[C.RT_SPLIT], report[C.RT_MODEL]
+            )
+            path = REPO / leaderboard.ENTRIES_DIR / name
+            if not path.is_file():
+                raise CommandError(
+                    f"{path}: no committed quick entry to check against; run without --check."
+                )
+            old = json.loads(path.read_text())[C.LB_REPORT]
+            drift += [f"{name}: {d}" for d in compare_reports(report, old)]
+    if args.check:
+        if drift:
+            print("quick results differ from the committed entries:")
+            print("\n".join(f"  {d}" for d in drift[:40]))
+            return 1
+        print("quick results reproduce the committed entries.")
+    return 0
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", choices=["tensor", "scalar", "both"], default="both")
+    p.add_argument("--dataset", default=C.DEFAULT_DATASET)
+    p.add_argument("--split", choices=C.SPLITS, default="random")
+    p.add_argument("--nuclei", type=_nuclei, default=C.NUCLEI, help="e.g. Li,Ti,O")
+    p.add_argument(
+        "--n-train", type=int, default=None, help="training sites per nucleus (default all)"
+    )
+    p.add_argument("--hpo", action="store_true", help="Box-Behnken search with 5-fold CV")
+    p.add_argument("--n-cv", type=int, default=4000, help="training sites used in the CV search")
+    p.add_argument("--hypers", type=Path, default=None, help="JSON file of fixed hyperparameters")
+    p.add_argument(
+        "--n-active", type=int, default=None, help="active environments of the sparse GPR"
+    )
+    p.add_argument("--tag", default="", help="appended to the model name")
+    p.add_argument("--out", type=Path, default=Path("out/train"))
+    p.add_argument("--no-entries", action="store_true", help="do not write leaderboard entries")
+
+
+@command(
+    "train", help="train, evaluate and record a baseline (optionally tuned)", arguments=_train_args
+)
+def _run_train(args: argparse.Namespace) -> int:
+    from . import pipeline as P
+    from .models import Hypers
+
+    hypers = P.QUICK_HYPERS
+    if args.hypers is not None:
+        try:
+            hypers = Hypers.from_dict(json.loads(args.hypers.read_text()))
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"{args.hypers}: not a valid hyperparameter file ({exc}).") from None
+    if args.n_active is not None:
+        hypers = dataclasses.replace(hypers, n_active=args.n_active)
+    opts = P.RunOptions(
+        dataset=args.dataset,
+        split=args.split,
+        nuclei=args.nuclei,
+        n_train=args.n_train,
+        hypers=hypers,
+        hpo=args.hpo,
+        n_cv=args.n_cv,
+        tag=args.tag,
+    )
+    for kind in _kinds(args.model):
+        report, _ = P.run(kind, opts, args.out / kind, root=None if args.no_entries else REPO)
+        print(_summary(report))
+    return 0
