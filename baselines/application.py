@@ -308,7 +308,10 @@ def predict_structures(
 
 def annotate_frames(frames: Sequence[ase.Atoms], pred: SitePredictions) -> list[ase.Atoms]:
     """Copies of ``frames`` with per-atom arrays ``efg`` (N, 9; V/Å², row-major xx, xy, …, zz),
-    ``omega_q_khz`` (N,) and ``region`` (N,); NaN / −1 on atoms that were not predicted."""
+    ``omega_q_khz`` (N,) and ``region`` (N,); NaN / −1 on atoms that were not predicted.
+
+    Input arrays with these names are kept as ``efg_input`` etc.; other per-atom
+    arrays with more than 2 dimensions are flattened to (N, k) for extxyz."""
     out = []
     tab = pred.table
     for i, frame in enumerate(frames):
@@ -322,9 +325,16 @@ def annotate_frames(frames: Sequence[ase.Atoms], pred: SitePredictions) -> list[
         efg[atoms_idx] = pred.efg[rows].reshape(-1, 9)
         om[atoms_idx] = tab["omega_q_khz"].to_numpy()[rows]
         reg[atoms_idx] = tab["region"].to_numpy()[rows]
-        for name in (ARRAY_EFG, ARRAY_OMEGA_Q, ARRAY_REGION):
-            if name in at.arrays:
+        # arrays of the input with the same names (e.g. reference EFGs of a data
+        # set) are kept as NAME_input; extxyz cannot hold (N, 3, 3): flatten
+        for name in list(at.arrays):
+            arr = at.arrays[name]
+            if name in (ARRAY_EFG, ARRAY_OMEGA_Q, ARRAY_REGION):
                 del at.arrays[name]
+                at.new_array(f"{name}_input", arr.reshape(n, -1) if arr.ndim > 2 else arr)
+            elif arr.ndim > 2:
+                del at.arrays[name]
+                at.new_array(name, arr.reshape(n, -1))
         at.new_array(ARRAY_EFG, efg)
         at.new_array(ARRAY_OMEGA_Q, om)
         at.new_array(ARRAY_REGION, reg)
