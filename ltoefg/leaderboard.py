@@ -1,0 +1,646 @@
+"""The leaderboard (SPEC §8): validated result entries and the rendered tables.
+
+Layout of a checkout::
+
+    leaderboard/entries/*.json      one entry per (dataset, split, model)
+    leaderboard/reference/*.json    published numbers (the paper, DFT labels)
+    leaderboard/README.md           rendered by ``ltoefg leaderboard``
+    README.md                       its results table between the markers
+                                    <!-- results:start --> and <!-- results:end -->
+
+Entry schema (``ltoefg-leaderboard-entry/1``), a JSON object with exactly:
+
+=====================  ===========================================================
+``schema``             ``"ltoefg-leaderboard-entry/1"``
+``model``              str, equal to ``report["model"]``
+``code_version``       str (ltoefg version and/or git commit of the model code)
+``hyperparameters``    object (JSON; free structure)
+``n_train``            object nucleus -> int ≥ 0, one per nucleus of the report
+``train_wall_time_s``  number ≥ 0, seconds (all nuclei)
+``predict_wall_time_s`` number ≥ 0, seconds (all nuclei)
+``machine``            str (CPU, cores, memory)
+``report``             the ``ltoefg evaluate`` JSON report, unchanged
+``date``, ``notes``    optional str
+=====================  ===========================================================
+
+Reference schema (``ltoefg-leaderboard-reference/1``): ``source``, ``dataset``,
+``label_method``, ``split``, ``caption`` (str) and ``rows``: a list of
+``{"model", "kind", "nucleus", "metrics": {report key: number or null},
+"text": {report key: str}}`` where ``text`` overrides how a value is shown
+(e.g. "> 10" where the source gives no exact number).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ltoefg import constants as C
+from ltoefg.errors import LtoefgError
+
+ENTRIES_DIR = Path("leaderboard") / "entries"
+REFERENCE_DIR = Path("leaderboard") / "reference"
+LEADERBOARD_README = Path("leaderboard") / "README.md"
+TOP_README = Path("README.md")
+REFERENCE_SCHEMA_VERSION = "ltoefg-leaderboard-reference/1"
+
+_REQUIRED: dict[str, tuple[type, ...]] = {
+    C.LB_SCHEMA: (str,),
+    C.LB_MODEL: (str,),
+    C.LB_CODE_VERSION: (str,),
+    C.LB_HYPERPARAMETERS: (dict,),
+    C.LB_N_TRAIN: (dict,),
+    C.LB_TRAIN_WALL_TIME_S: (int, float),
+    C.LB_PREDICT_WALL_TIME_S: (int, float),
+    C.LB_MACHINE: (str,),
+    C.LB_REPORT: (dict,),
+}
+_OPTIONAL: dict[str, tuple[type, ...]] = {C.LB_DATE: (str,), C.LB_NOTES: (str,)}
+_REPORT_STR = (C.RT_DATASET, C.RT_SPLIT, C.RT_MODEL, C.RT_KIND, C.RT_VERSION, C.RT_LABEL_METHOD)
+
+
+class EntryError(LtoefgError):
+    """A leaderboard entry or reference file does not follow its schema."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A validated leaderboard entry.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    data : dict
+        The entry as in the file.
+    """
+
+    path: Path
+    data: dict[str, Any]
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The evaluator report."""
+        return self.data[C.LB_REPORT]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(dataset, split, model)."""
+        r = self.report
+        return r[C.RT_DATASET], r[C.RT_SPLIT], r[C.RT_MODEL]
+
+
+def _err(path: Path, problem: str) -> EntryError:
+    return EntryError(f"{path}: {problem.rstrip('.')}.")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def validate_report(report: Any, path: Path) -> None:
+    """Check that ``report`` has the shape of an ``ltoefg evaluate`` report.
+
+    Raises
+    ------
+    EntryError
+        Naming ``path`` and the first problem found.
+    """
+    if not isinstance(report, dict):
+        raise _err(path, "'report' must be an object")
+    for key in _REPORT_STR:
+        if not isinstance(report.get(key), str):
+            raise _err(path, f"report field {key!r} is missing or not a string")
+    if report[C.RT_KIND] not in C.KINDS:
+        raise _err(path, f"report kind {report[C.RT_KIND]!r} is not one of {', '.join(C.KINDS)}")
+    if report[C.RT_SPLIT] not in C.SPLITS:
+        raise _err(path, f"report split {report[C.RT_SPLIT]!r} is not one of {', '.join(C.SPLITS)}")
+    if not _is_number(report.get(C.RT_TAU)):
+        raise _err(path, "report field 'tau' is missing or not a number")
+    nuclei = report.get(C.RT_NUCLEI)
+    if not isinstance(nuclei, dict) or not nuclei:
+        raise _err(path, "report field 'nuclei' must be a non-empty object")
+    tensor = report[C.RT_KIND] == C.KIND_TENSOR
+    for nucleus, rep in nuclei.items():
+        if nucleus not in C.NUCLEI:
+            raise _err(path, f"report nucleus {nucleus!r} is not one of {', '.join(C.NUCLEI)}")
+        if not isinstance(rep, dict):
+            raise _err(path, f"report nucleus {nucleus} must be an object")
+        missing = [k for k in C.NUCLEUS_REPORT_KEYS if k not in rep]
+        if missing:
+            raise _err(path, f"report nucleus {nucleus} lacks {missing[0]!r}")
+        for k in C.NUCLEUS_REPORT_KEYS:
+            v = rep[k]
+            if v is not None and not _is_number(v):
+                raise _err(path, f"report value {nucleus}.{k} must be a number or null")
+            if not tensor and k in C.TENSOR_ONLY_KEYS and v is not None:
+                raise _err(
+                    path, f"report value {nucleus}.{k} must be null for an observables report"
+                )
+        if tensor and rep[C.R_SCORE] is None:
+            raise _err(path, f"report value {nucleus}.score is null in a tensor report")
+    score = report.get(C.RT_SCORE, "missing")
+    if not (score is None or _is_number(score)):
+        raise _err(path, "report field 'score' must be a number or null")
+
+
+def validate_entry(data: Any, path: Path) -> Entry:
+    """Validate one entry (schema in the module docstring).
+
+    Raises
+    ------
+    EntryError
+        Naming ``path`` and the first problem found.
+    """
+    if not isinstance(data, dict):
+        raise _err(path, "an entry must be a JSON object")
+    for key, types in _REQUIRED.items():
+        if key not in data:
+            raise _err(path, f"the entry lacks the field {key!r}")
+        if not isinstance(data[key], types) or isinstance(data[key], bool):
+            raise _err(path, f"the field {key!r} has the wrong type")
+    unknown = [k for k in data if k not in _REQUIRED and k not in _OPTIONAL]
+    if unknown:
+        raise _err(path, f"unknown field {unknown[0]!r}")
+    for key, types in _OPTIONAL.items():
+        if key in data and not isinstance(data[key], types):
+            raise _err(path, f"the field {key!r} must be a string")
+    if data[C.LB_SCHEMA] != C.LB_SCHEMA_VERSION:
+        raise _err(path, f"schema {data[C.LB_SCHEMA]!r} is not {C.LB_SCHEMA_VERSION!r}")
+    for key in (C.LB_TRAIN_WALL_TIME_S, C.LB_PREDICT_WALL_TIME_S):
+        if not _is_number(data[key]) or data[key] < 0:
+            raise _err(path, f"the field {key!r} must be a number of seconds ≥ 0")
+    validate_report(data[C.LB_REPORT], path)
+    report = data[C.LB_REPORT]
+    if data[C.LB_MODEL] != report[C.RT_MODEL]:
+        raise _err(
+            path,
+            f"the entry model {data[C.LB_MODEL]!r} differs from the report's "
+            f"{report[C.RT_MODEL]!r}",
+        )
+    n_train = data[C.LB_N_TRAIN]
+    for nucleus in report[C.RT_NUCLEI]:
+        v = n_train.get(nucleus)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise _err(path, f"n_train has no non-negative integer for {nucleus}")
+    return Entry(path=path, data=data)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _err(path, f"not readable JSON ({' '.join(str(exc).split())})") from None
+
+
+def load_entries(root: str | os.PathLike[str] = ".") -> list[Entry]:
+    """All entries of ``root/leaderboard/entries`` (validated; unique per dataset, split, model)."""
+    folder = Path(root) / ENTRIES_DIR
+    entries = [validate_entry(_read_json(p), p) for p in sorted(folder.glob("*.json"))]
+    seen: dict[tuple[str, str, str], Path] = {}
+    for e in entries:
+        if e.key in seen:
+            raise _err(e.path, f"it repeats (dataset, split, model) = {e.key} of {seen[e.key]}")
+        seen[e.key] = e.path
+    return entries
+
+
+def validate_reference(data: Any, path: Path) -> dict[str, Any]:
+    """Validate a reference file (schema in the module docstring)."""
+    if not isinstance(data, dict) or data.get(C.LB_SCHEMA) != REFERENCE_SCHEMA_VERSION:
+        raise _err(
+            path, f"a reference file must be an object with schema {REFERENCE_SCHEMA_VERSION!r}"
+        )
+    for key in ("source", "dataset", "label_method", "split", "caption"):
+        if not isinstance(data.get(key), str):
+            raise _err(path, f"the reference field {key!r} is missing or not a string")
+    rows = data.get("rows")
+    if not isinstance(rows, list) or not rows:
+        raise _err(path, "'rows' must be a non-empty list")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise _err(path, f"row {i} must be an object")
+        for key in ("model", "kind", "nucleus"):
+            if not isinstance(row.get(key), str):
+                raise _err(path, f"row {i} lacks a string {key!r}")
+        if row["nucleus"] not in C.NUCLEI or row["kind"] not in C.KINDS:
+            raise _err(path, f"row {i} has an unknown nucleus or kind")
+        metrics = row.get("metrics")
+        if not isinstance(metrics, dict):
+            raise _err(path, f"row {i} lacks a 'metrics' object")
+        for k, v in metrics.items():
+            if k not in C.NUCLEUS_REPORT_KEYS:
+                raise _err(path, f"row {i} has an unknown metric {k!r}")
+            if v is not None and not _is_number(v):
+                raise _err(path, f"row {i} metric {k!r} must be a number or null")
+        text = row.get("text", {})
+        if not isinstance(text, dict) or not all(isinstance(v, str) for v in text.values()):
+            raise _err(path, f"row {i} 'text' must map metric keys to strings")
+    return data
+
+
+def load_references(root: str | os.PathLike[str] = ".") -> list[tuple[Path, dict[str, Any]]]:
+    """All reference files of ``root/leaderboard/reference`` (validated)."""
+    folder = Path(root) / REFERENCE_DIR
+    return [(p, validate_reference(_read_json(p), p)) for p in sorted(folder.glob("*.json"))]
+
+
+# ------------------------------------------------------------------------------ entries
+def entry_filename(dataset: str, split: str, model: str) -> str:
+    """File name of an entry: ``<dataset>__<split>__<model slug>.json``."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-").lower() or "model"
+    return f"{dataset}__{split}__{slug}.json"
+
+
+def make_entry(
+    report: Mapping[str, Any],
+    *,
+    code_version: str,
+    hyperparameters: Mapping[str, Any],
+    n_train: Mapping[str, int],
+    train_wall_time_s: float,
+    predict_wall_time_s: float,
+    machine: str,
+    date: str | None = None,
+    notes: str | None = None,
+) -> dict[str, Any]:
+    """Assemble (and validate) an entry from an evaluator report and its metadata.
+
+    Parameters
+    ----------
+    report : dict
+        From :func:`ltoefg.evaluate`.
+    code_version : str
+        Version of the model code (e.g. ``"ltoefg 0.1.0, git abc1234"``).
+    hyperparameters : dict
+        JSON-serialisable.
+    n_train : dict
+        Training-set size per nucleus.
+    train_wall_time_s, predict_wall_time_s : float
+        Wall-clock seconds over all nuclei.
+    machine : str
+        CPU model, cores, memory.
+    date, notes : str, optional
+    """
+    data: dict[str, Any] = {
+        C.LB_SCHEMA: C.LB_SCHEMA_VERSION,
+        C.LB_MODEL: report[C.RT_MODEL],
+        C.LB_CODE_VERSION: code_version,
+        C.LB_HYPERPARAMETERS: json.loads(json.dumps(dict(hyperparameters))),
+        C.LB_N_TRAIN: {k: int(v) for k, v in n_train.items()},
+        C.LB_TRAIN_WALL_TIME_S: float(train_wall_time_s),
+        C.LB_PREDICT_WALL_TIME_S: float(predict_wall_time_s),
+        C.LB_MACHINE: machine,
+        C.LB_REPORT: json.loads(json.dumps(dict(report))),
+    }
+    if date is not None:
+        data[C.LB_DATE] = date
+    if notes is not None:
+        data[C.LB_NOTES] = notes
+    validate_entry(data, Path("<new entry>"))
+    return data
+
+
+def write_entry(root: str | os.PathLike[str], entry: Mapping[str, Any]) -> Path:
+    """Write an entry into ``root/leaderboard/entries`` (atomically); returns its path."""
+    r = entry[C.LB_REPORT]
+    folder = Path(root) / ENTRIES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / entry_filename(r[C.RT_DATASET], r[C.RT_SPLIT], r[C.RT_MODEL])
+    validate_entry(dict(entry), path)
+    _write_text(path, json.dumps(entry, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------------------- rendering
+def _label_phrase(label_method: str) -> str:
+    from ltoefg.report_text import label_phrase
+
+    return label_phrase(label_method)
+
+
+def _num(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    return f"{float(v):.{digits}g}"
+
+
+def _pct(v: Any) -> str:
+    return "—" if v is None else f"{100 * float(v):.1f} %"
+
+
+def _pair(a: Any, b: Any) -> str:
+    return f"{_num(a)} / {_num(b)}"
+
+
+def _seconds(v: float) -> str:
+    return f"{v:.0f}" if v >= 10 else f"{v:.2g}"
+
+
+def _sort_key(e: Entry, nucleus: str) -> tuple[float, float, str]:
+    rep = e.report[C.RT_NUCLEI][nucleus]
+    score = rep[C.R_SCORE]
+    return (
+        math.inf if score is None else score,
+        math.inf if rep[C.R_MAE_CQ_TILDE] is None else rep[C.R_MAE_CQ_TILDE],
+        e.key[2],
+    )
+
+
+_MEASURED_HEADER = (
+    "| model | kind | n_train | MAE C̃Q | MAE η̃ | MAE θ raw / reassigned (°) "
+    "| MAE φ raw / reassigned (°) | mean 1 − ξ | MAE ωQ (kHz) | \\|ΔωQ\\| ≤ 10 kHz "
+    "| W1 θ / φ (°) | score | train / predict (s) |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def _measured_row(e: Entry, nucleus: str) -> str:
+    rep = e.report[C.RT_NUCLEI][nucleus]
+    d = e.data
+    return (
+        f"| {e.key[2]} | {e.report[C.RT_KIND]} | {d[C.LB_N_TRAIN][nucleus]} "
+        f"| {_num(rep[C.R_MAE_CQ_TILDE])} | {_num(rep[C.R_MAE_ETA_TILDE])} "
+        f"| {_pair(rep[C.R_MAE_THETA_DEG], rep[C.R_MAE_THETA_DEG_REASSIGNED])} "
+        f"| {_pair(rep[C.R_MAE_PHI_DEG], rep[C.R_MAE_PHI_DEG_REASSIGNED])} "
+        f"| {_num(rep[C.R_MAE_XI])} | {_num(rep[C.R_MAE_OMEGA_Q_KHZ])} "
+        f"| {_pct(rep[C.R_FRAC_OMEGA_Q_WITHIN])} "
+        f"| {_pair(rep[C.R_W1_THETA_DEG], rep[C.R_W1_PHI_DEG])} | {_num(rep[C.R_SCORE])} "
+        f"| {_seconds(d[C.LB_TRAIN_WALL_TIME_S])} / {_seconds(d[C.LB_PREDICT_WALL_TIME_S])} |"
+    )
+
+
+def _ref_cell(row: Mapping[str, Any], key: str, r_key: str | None = None) -> str:
+    text = row.get("text", {})
+    value = text.get(key, _num(row["metrics"].get(key)))
+    if r_key is not None and row["metrics"].get(r_key) is not None:
+        value += f" (r {row['metrics'][r_key]:.2f})"
+    return value
+
+
+def _reference_section(refs: list[tuple[Path, dict[str, Any]]]) -> list[str]:
+    out: list[str] = []
+    for path, ref in refs:
+        out.append(f"## Reference: {ref['caption']}")
+        out.append("")
+        out.append(
+            f"Source: {ref['source']}. Data set `{ref['dataset']}`, "
+            f"{_label_phrase(ref['label_method'])} (`{ref['label_method']}`), "
+            f"split `{ref['split']}`. "
+            f"File: `{path.as_posix().split('leaderboard/', 1)[-1]}`."
+        )
+        out.append("")
+        out.append(
+            "**These are published numbers on DFT labels, not measured here; they are "
+            "not comparable number-for-number with results on `pcm-v1` (point-charge labels).**"
+        )
+        out.append("")
+        for nucleus in C.NUCLEI:
+            rows = [r for r in ref["rows"] if r["nucleus"] == nucleus]
+            if not rows:
+                continue
+            out.append(f"### {nucleus} — reference rows (paper, DFT labels)")
+            out.append("")
+            out.append(
+                "| model (paper, DFT labels — not comparable number-for-number with pcm-v1) "
+                "| kind | MAE C̃Q | MAE η̃ | MAE θ raw (°) | MAE φ raw (°) "
+                "| MAE θ / φ reassigned (°) | MAE ωQ (kHz) |"
+            )
+            out.append("|---|---|---:|---:|---:|---:|---:|---:|")
+            for r in rows:
+                reassigned = (
+                    f"{_ref_cell(r, C.R_MAE_THETA_DEG_REASSIGNED)} / "
+                    f"{_ref_cell(r, C.R_MAE_PHI_DEG_REASSIGNED)}"
+                )
+                out.append(
+                    f"| {r['model']} | {r['kind']} "
+                    f"| {_ref_cell(r, C.R_MAE_CQ_TILDE, C.R_R_CQ_TILDE)} "
+                    f"| {_ref_cell(r, C.R_MAE_ETA_TILDE, C.R_R_ETA_TILDE)} "
+                    f"| {_ref_cell(r, C.R_MAE_THETA_DEG, C.R_R_THETA)} "
+                    f"| {_ref_cell(r, C.R_MAE_PHI_DEG, C.R_R_PHI)} "
+                    f"| {reassigned} | {_ref_cell(r, C.R_MAE_OMEGA_Q_KHZ)} |"
+                )
+            notes = ref.get("notes")
+            out.append("")
+            if isinstance(notes, str) and notes:
+                out.append(notes)
+                out.append("")
+    return out
+
+
+def _groups(entries: list[Entry]) -> dict[tuple[str, str], list[Entry]]:
+    groups: dict[tuple[str, str], list[Entry]] = {}
+    for e in entries:
+        groups.setdefault((e.key[0], e.key[1]), []).append(e)
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], C.SPLITS.index(kv[0][1]))))
+
+
+def render_leaderboard(entries: list[Entry], refs: list[tuple[Path, dict[str, Any]]]) -> str:
+    """The text of ``leaderboard/README.md``."""
+    out = [
+        "# Leaderboard",
+        "",
+        "<!-- generated by `ltoefg leaderboard` from leaderboard/entries/*.json and "
+        "leaderboard/reference/*.json; do not edit by hand -->",
+        "",
+        "Each entry in `leaderboard/entries/` is one `ltoefg evaluate` report of one model on "
+        "one data set and split, with its metadata (code version, hyperparameters, n_train, "
+        "wall times, machine). Metrics are defined in [docs/metrics.md](../docs/metrics.md); "
+        "how to submit: [docs/submitting.md](../docs/submitting.md). Angles in degrees, ωQ in "
+        "kHz; *raw* angles use the PAS labels as they are, *reassigned* angles allow "
+        "relabelling near-degenerate axes (τ as stated per table); score = mean(MAE C̃Q, "
+        "MAE η̃, mean 1 − ξ), lower is better, null (—) for observables-only models. Rows are "
+        "sorted by score.",
+        "",
+        "## Measured results",
+        "",
+    ]
+    groups = _groups(entries)
+    if not groups:
+        out += [
+            "No entries yet: no model has been evaluated and committed to "
+            "`leaderboard/entries/` (the baselines come later). Nothing here is a measured "
+            "result.",
+            "",
+        ]
+    for (dataset, split), group in groups.items():
+        method = group[0].report[C.RT_LABEL_METHOD]
+        taus = sorted({g.report[C.RT_TAU] for g in group})
+        out.append(f"### `{dataset}`, split `{split}`")
+        out.append("")
+        out.append(
+            f"**Labels: {_label_phrase(method)}** (`{method}`); "
+            f"τ = {', '.join(f'{t:g}' for t in taus)}."
+        )
+        out.append("")
+        for nucleus in C.NUCLEI:
+            rows = [e for e in group if nucleus in e.report[C.RT_NUCLEI]]
+            if not rows:
+                continue
+            rows.sort(key=lambda e, n=nucleus: _sort_key(e, n))
+            n_test = rows[0].report[C.RT_NUCLEI][nucleus][C.R_N]
+            out.append(f"#### {nucleus} ({n_test} test sites) — {dataset}, {_label_phrase(method)}")
+            out.append("")
+            out.append(_MEASURED_HEADER)
+            out += [_measured_row(e, nucleus) for e in rows]
+            out.append("")
+        out.append("Entries: " + ", ".join(f"`{e.path.name}`" for e in group) + ".")
+        out.append("")
+    out += _reference_section(refs)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_results_block(entries: list[Entry]) -> str:
+    """The README results table (the text between the results markers)."""
+    out = [
+        "<!-- generated by `ltoefg leaderboard`; do not edit by hand -->",
+        "",
+    ]
+    groups = _groups(entries)
+    if not groups:
+        out.append(
+            "No measured results yet: no entries are committed in `leaderboard/entries/` "
+            "(the baselines come later). The paper's published ⁷Li numbers (DFT labels, not "
+            "comparable number-for-number with `pcm-v1`) are listed separately as reference "
+            "rows in [leaderboard/README.md](leaderboard/README.md)."
+        )
+        return "\n".join(out)
+    out.append(
+        "Measured with `ltoefg evaluate` (full tables, metadata and the paper's DFT reference "
+        "rows: [leaderboard/README.md](leaderboard/README.md)). Angles in degrees (raw / "
+        "reassigned), ωQ in kHz; score lower is better."
+    )
+    out.append("")
+    out.append(
+        "| data set (labels) | split | nucleus | model | MAE C̃Q | MAE η̃ | MAE θ (°) "
+        "| MAE φ (°) | MAE ωQ (kHz) | \\|ΔωQ\\| ≤ 10 kHz | score |"
+    )
+    out.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for (dataset, split), group in groups.items():
+        method = _label_phrase(group[0].report[C.RT_LABEL_METHOD])
+        for nucleus in C.NUCLEI:
+            rows = sorted(
+                (e for e in group if nucleus in e.report[C.RT_NUCLEI]),
+                key=lambda e, n=nucleus: _sort_key(e, n),
+            )
+            for e in rows:
+                rep = e.report[C.RT_NUCLEI][nucleus]
+                out.append(
+                    f"| `{dataset}` ({method}) | {split} | {nucleus} | {e.key[2]} "
+                    f"| {_num(rep[C.R_MAE_CQ_TILDE])} | {_num(rep[C.R_MAE_ETA_TILDE])} "
+                    f"| {_pair(rep[C.R_MAE_THETA_DEG], rep[C.R_MAE_THETA_DEG_REASSIGNED])} "
+                    f"| {_pair(rep[C.R_MAE_PHI_DEG], rep[C.R_MAE_PHI_DEG_REASSIGNED])} "
+                    f"| {_num(rep[C.R_MAE_OMEGA_Q_KHZ])} | {_pct(rep[C.R_FRAC_OMEGA_Q_WITHIN])} "
+                    f"| {_num(rep[C.R_SCORE])} |"
+                )
+    return "\n".join(out)
+
+
+def replace_between_markers(text: str, block: str) -> str | None:
+    """``text`` with the part between the results markers replaced by ``block``.
+
+    Returns None if the markers are absent or out of order.
+    """
+    start = text.find(C.LB_RESULTS_START)
+    end = text.find(C.LB_RESULTS_END)
+    if start < 0 or end < 0 or end < start:
+        return None
+    head = text[: start + len(C.LB_RESULTS_START)]
+    return f"{head}\n{block.strip()}\n{text[end:]}"
+
+
+@dataclass
+class Rendered:
+    """Rendered files of a checkout.
+
+    Attributes
+    ----------
+    files : dict
+        path -> new content (the README only if it has the markers).
+    current : dict
+        path -> content on disk (None if missing).
+    n_entries : int
+    readme_note : str
+        Non-empty if the top-level README was left alone (and why).
+    """
+
+    files: dict[Path, str] = field(default_factory=dict)
+    current: dict[Path, str | None] = field(default_factory=dict)
+    n_entries: int = 0
+    readme_note: str = ""
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def render_files(root: str | os.PathLike[str] = ".") -> Rendered:
+    """Render ``leaderboard/README.md`` and the README results block of checkout ``root``.
+
+    Raises
+    ------
+    EntryError
+        A bad entry or reference file (named), or no ``leaderboard/`` folder.
+    """
+    root = Path(root)
+    if not (root / "leaderboard").is_dir():
+        raise EntryError(
+            f"{root / 'leaderboard'}: no leaderboard folder here; run from the checkout "
+            "or pass --root."
+        )
+    entries = load_entries(root)
+    refs = load_references(root)
+    out = Rendered(n_entries=len(entries))
+    lb = root / LEADERBOARD_README
+    out.files[lb] = render_leaderboard(entries, refs)
+    out.current[lb] = _read_text(lb)
+    readme = root / TOP_README
+    text = _read_text(readme)
+    if text is None:
+        out.readme_note = f"{readme} does not exist; only {lb} was rendered."
+    else:
+        new = replace_between_markers(text, render_results_block(entries))
+        if new is None:
+            out.readme_note = (
+                f"{readme} lacks the markers {C.LB_RESULTS_START} … {C.LB_RESULTS_END}; "
+                "it was left alone."
+            )
+        else:
+            out.files[readme] = new
+            out.current[readme] = text
+    return out
+
+
+def stale_files(rendered: Rendered) -> list[Path]:
+    """Rendered files whose content on disk differs."""
+    return [p for p, text in rendered.files.items() if rendered.current.get(p) != text]
+
+
+def _write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_rendered(rendered: Rendered) -> list[Path]:
+    """Write the files that changed (atomically); returns their paths."""
+    changed = stale_files(rendered)
+    for path in changed:
+        _write_text(path, rendered.files[path])
+    return changed
