@@ -658,10 +658,11 @@ def write(path: str | os.PathLike[str], data: Mapping[str, Any] | Submission) ->
     os.close(fd)
     try:
         with h5py.File(tmp, "w") as f:
-            f.attrs[C.ATTR_DATASET] = sub.dataset
-            f.attrs[C.ATTR_SPLIT] = sub.split
-            f.attrs[C.ATTR_MODEL] = sub.model
-            f.attrs[C.ATTR_KIND] = sub.kind
+            # fixed-length UTF-8 strings: no variable-length data in the global heap
+            for name, value in zip(
+                ROOT_ATTRS, (sub.dataset, sub.split, sub.model, sub.kind), strict=True
+            ):
+                f.attrs[name] = np.bytes_(value.encode("utf-8"))
             for nucleus, group in sub.groups.items():
                 g = f.create_group(nucleus)
                 for name, arr in group.items():

@@ -1,0 +1,164 @@
+"""Leaderboard entries, their schema, and the rendered tables (SPEC §8)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from test_evaluate import build_dataset_file, perfect
+
+import ltoefg
+from ltoefg import constants as C
+from ltoefg import leaderboard as L
+from ltoefg.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_committed_leaderboard_is_up_to_date(capsys: pytest.CaptureFixture[str]) -> None:
+    """leaderboard/README.md and the README results table are what `ltoefg leaderboard` renders."""
+    rendered = L.render_files(REPO)
+    lb = REPO / L.LEADERBOARD_README
+    assert lb.is_file() and lb.read_text(encoding="utf-8") == rendered.files[lb], (
+        "leaderboard/README.md is stale: run `ltoefg leaderboard` and commit it"
+    )
+    assert main(["leaderboard", "--check", "--root", str(REPO)]) == 0, capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    path = build_dataset_file(tmp_path_factory.mktemp("lbds") / "synthetic.h5", n_structures=12)
+    ds = ltoefg.load(path)
+    rep = ltoefg.evaluate(perfect(ds), dataset=ds)
+    # present it as a pcm-v1 result (what the baselines will commit)
+    rep[C.RT_DATASET] = "pcm-v1"
+    rep[C.RT_LABEL_METHOD] = "point-charge-ewald"
+    return rep
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A checkout-like folder: leaderboard/ (with the paper reference) and a README with markers."""
+    (tmp_path / "leaderboard" / "entries").mkdir(parents=True)
+    shutil.copytree(REPO / L.REFERENCE_DIR, tmp_path / L.REFERENCE_DIR)
+    (tmp_path / "README.md").write_text(
+        f"# title\n\nintro\n\n## Results\n\n{C.LB_RESULTS_START}\nold\n{C.LB_RESULTS_END}\n\ntail\n"
+    )
+    return tmp_path
+
+
+def _entry(report: dict, model: str = "oracle", **over: object) -> dict:
+    rep = copy.deepcopy(report)
+    rep[C.RT_MODEL] = model
+    meta = {
+        "code_version": "ltoefg 0.1.0",
+        "hyperparameters": {"sigma": 0.1},
+        "n_train": {n: 100 for n in C.NUCLEI},
+        "train_wall_time_s": 12.5,
+        "predict_wall_time_s": 0.4,
+        "machine": "test machine, 2 cores",
+    }
+    meta.update(over)
+    return L.make_entry(rep, **meta)
+
+
+def test_empty_state(root: Path) -> None:
+    rendered = L.render_files(root)
+    text = rendered.files[root / L.LEADERBOARD_README]
+    assert "No entries yet" in text
+    assert "paper, DFT labels — not comparable number-for-number with pcm-v1" in text
+    assert "| λ-SOAP SA-GPR | tensor | 0.06 (r 1.00) | 0.04 (r 0.98) | 8.6 (r 0.82)" in text
+    assert "| 3.4 / 2.9 | 4.7 |" in text
+    assert "> 10 (not stated exactly)" in text
+    readme = rendered.files[root / "README.md"]
+    assert "No measured results yet" in readme
+    assert readme.startswith("# title\n\nintro\n\n## Results\n\n") and readme.endswith("\n\ntail\n")
+
+
+def test_entries_render_with_labels_and_separate_reference(root: Path, report: dict) -> None:
+    L.write_entry(root, _entry(report, "model A"))
+    worse = copy.deepcopy(report)
+    for r in worse[C.RT_NUCLEI].values():
+        r[C.R_SCORE] = 0.5
+    L.write_entry(root, _entry(worse, "model B"))
+    assert main(["leaderboard", "--check", "--root", str(root)]) == 1
+    assert main(["leaderboard", "--root", str(root)]) == 0
+    assert main(["leaderboard", "--check", "--root", str(root)]) == 0
+    text = (root / L.LEADERBOARD_README).read_text()
+    assert "### `pcm-v1`, split `random`" in text
+    assert "**Labels: point-charge labels, not DFT**" in text
+    li = text.split("#### Li")[1].split("####")[0]
+    assert li.index("| model A |") < li.index("| model B |")  # sorted by score
+    # measured rows never appear in the reference tables and vice versa
+    measured, reference = text.split("## Reference:")
+    assert "model A" not in reference and "λ-SOAP SA-GPR" not in measured
+    readme = (root / "README.md").read_text()
+    assert "| `pcm-v1` (point-charge labels, not DFT) | random | Li | model A |" in readme
+    assert readme.endswith(f"{C.LB_RESULTS_END}\n\ntail\n") and "old" not in readme
+
+
+def test_readme_without_markers_is_left_alone(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (root / "README.md").write_text("# no markers\n")
+    assert main(["leaderboard", "--root", str(root)]) == 0
+    assert (root / "README.md").read_text() == "# no markers\n"
+    assert "lacks the markers" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda e: e.pop("machine"), "lacks the field 'machine'"),
+        (lambda e: e.update(train_wall_time_s="fast"), "'train_wall_time_s' has the wrong type"),
+        (lambda e: e.update(predict_wall_time_s=-1.0), "number of seconds ≥ 0"),
+        (lambda e: e.update(model="other"), "differs from the report's"),
+        (lambda e: e.update(schema="v0"), "schema"),
+        (lambda e: e.update(colour="red"), "unknown field 'colour'"),
+        (lambda e: e["n_train"].pop("Ti"), "n_train has no non-negative integer for Ti"),
+        (lambda e: e["report"]["nuclei"]["Li"].pop("mae_cq_tilde"), "lacks 'mae_cq_tilde'"),
+        (lambda e: e["report"].update(kind="vector"), "report kind 'vector'"),
+        (lambda e: e["report"]["nuclei"]["O"].update(score="low"), "O.score must be a number"),
+    ],
+)
+def test_bad_entry_names_the_file(
+    root: Path, report: dict, change: object, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = _entry(report)
+    change(entry)  # type: ignore[operator]
+    path = root / L.ENTRIES_DIR / "bad.json"
+    path.write_text(json.dumps(entry))
+    with pytest.raises(L.EntryError, match="bad.json"):
+        L.load_entries(root)
+    assert main(["leaderboard", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and words in err and "Traceback" not in err
+    assert not (root / L.LEADERBOARD_README).exists()
+
+
+def test_unreadable_and_duplicate_entries(root: Path, report: dict) -> None:
+    bad = root / L.ENTRIES_DIR / "broken.json"
+    bad.write_text("{ not json")
+    with pytest.raises(L.EntryError, match="broken.json: not readable JSON"):
+        L.load_entries(root)
+    bad.unlink()
+    L.write_entry(root, _entry(report, "same"))
+    (root / L.ENTRIES_DIR / "copy.json").write_text(json.dumps(_entry(report, "same")))
+    with pytest.raises(L.EntryError, match="repeats"):
+        L.load_entries(root)
+
+
+def test_observables_entry_renders_nulls(root: Path, report: dict) -> None:
+    rep = copy.deepcopy(report)
+    rep[C.RT_KIND] = C.KIND_OBSERVABLES
+    rep[C.RT_SCORE] = None
+    for r in rep[C.RT_NUCLEI].values():
+        for key in C.TENSOR_ONLY_KEYS:
+            r[key] = None
+    L.write_entry(root, _entry(rep, "scalar"))
+    text = L.render_files(root).files[root / L.LEADERBOARD_README]
+    row = next(line for line in text.splitlines() if line.startswith("| scalar | observables"))
+    assert "0 / — |" in row and row.count("—") >= 4
