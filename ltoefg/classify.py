@@ -298,17 +298,23 @@ def plot_classification(
         for lab in result.bin_labels
     ]
     ax.bar(edges[:-1], counts, width=widths, align="edge", color=colours, linewidth=0)
+    from matplotlib.patches import Patch
+
     sizes = result.sizes
-    for k, reg in enumerate(result.regions):
-        ax.bar(
-            [], [], color=REGION_COLOURS[k % len(REGION_COLOURS)],
-            label=f"region {k}: {reg.lo:.0f}–{reg.hi:.0f} kHz (n={sizes[k]})",
+    handles = [
+        Patch(
+            color=REGION_COLOURS[k % len(REGION_COLOURS)],
+            label=f"region {k}: [{reg.lo:g}, {reg.hi:g}) kHz, n = {sizes[k]}",
         )
-    ax.bar([], [], color="#B0B0B0", label="unclassified")
-    ax.axhline(result.min_count, color="k", lw=0.6, ls=":", label=f"{result.min_count} per bin")
+        for k, reg in enumerate(result.regions)
+    ]
+    handles.append(Patch(color="#B0B0B0", label="unclassified"))
+    handles.append(
+        ax.axhline(result.min_count, color="k", lw=0.6, ls=":", label=f"{result.min_count} per bin")
+    )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"Li sites per {widths[0]:g} kHz bin" if len(widths) else "Li sites")
-    ax.legend(fontsize="small", frameon=False)
+    ax.legend(handles=handles, fontsize="small", frameon=False)
     if title:
         ax.set_title(title, fontsize="medium")
     return fig

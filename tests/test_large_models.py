@@ -217,3 +217,13 @@ def test_windowed_chain_equals_scalar_metropolis():
     ref = _scalar_reference_chain(model, 72, kts, np.random.default_rng(2))
     got, _, _ = lm.run_chain(model, 72, kts, np.random.default_rng(2))
     assert np.array_equal(got, ref)
+
+
+def test_rattle_option(small_run):
+    shaken = lm.generate_lto_models(
+        n_keep=5, schedule=SMALL, seed=5, max_per_chain=None, rattle_angstrom=0.05
+    )
+    for a, b in zip(shaken.structures, small_run.structures, strict=True):
+        assert np.array_equal(a.numbers, b.numbers)
+        d = a.positions - b.positions
+        assert 0.045 < d.std() < 0.055 and a.info["rattle_angstrom"] == 0.05

@@ -535,6 +535,7 @@ def generate_lto_models(
     n_jobs: int = 1,
     progress: bool = False,
     use_symmetry: bool = True,
+    rattle_angstrom: float = 0.0,
 ) -> LtoModels:
     """Sample Li4Ti5O12 supercells and keep the ``n_keep`` lowest-energy distinct ones.
 
@@ -565,6 +566,13 @@ def generate_lto_models(
     use_symmetry : bool
         Treat symmetry-equivalent configurations as the same structure (default);
         otherwise only identical site sets count as equal.
+    rattle_angstrom : float
+        Optional Gaussian displacement (standard deviation per Cartesian
+        component, Å) of every atom of the kept structures, drawn from
+        ``PCG64(SeedSequence(seed).spawn(n_chains + 1)[n_chains])`` after the
+        selection (default 0: ideal positions). A crude stand-in for thermal
+        or relaxation disorder; the stored energies stay those of the ideal
+        lattice.
 
     Returns
     -------
@@ -582,7 +590,7 @@ def generate_lto_models(
     n_li = li_count_16d(len(idx16))
     model = _cubic_host_model(n_cells, float(a), float(x))
     perms = _cubic_host_permutations(n_cells) if use_symmetry else None
-    seqs = np.random.SeedSequence(seed).spawn(schedule.n_chains)
+    seqs = np.random.SeedSequence(seed).spawn(schedule.n_chains + 1)
     jobs = [(model, n_li, schedule, seqs[c], c, n_keep, perms) for c in range(schedule.n_chains)]
 
     bar = None
@@ -616,6 +624,7 @@ def generate_lto_models(
             "increase n_chains, n_sample_sweeps or kt_sample_ev, or relax max_per_chain"
         )
     structures = []
+    rattle_rng = np.random.Generator(np.random.PCG64(seqs[schedule.n_chains]))
     for rank, c in enumerate(chosen):
         info = {
             "structure": rank,
@@ -623,8 +632,12 @@ def generate_lto_models(
             "chain": c.chain,
             "sweep": c.sweep,
             "seed": seed,
+            "rattle_angstrom": float(rattle_angstrom),
         }
-        structures.append(_build(host, idx16, c.li_local, info))
+        at = _build(host, idx16, c.li_local, info)
+        if rattle_angstrom > 0:
+            at.positions += rattle_rng.normal(scale=rattle_angstrom, size=at.positions.shape)
+        structures.append(at)
     energies = np.array([c.energy for c in chosen])
     return LtoModels(structures, energies, schedule, seed, [s for _, s in results])
 
