@@ -131,7 +131,14 @@ def _train_args(p: argparse.ArgumentParser) -> None:
         "--n-train", type=int, default=None, help="training sites per nucleus (default all)"
     )
     p.add_argument("--hpo", action="store_true", help="Box-Behnken search with 5-fold CV")
-    p.add_argument("--n-cv", type=int, default=4000, help="training sites used in the CV search")
+    p.add_argument("--n-cv", type=int, default=2000, help="training sites used in the CV search")
+    p.add_argument("--n-active-cv", type=int, default=500, help="active environments in the search")
+    p.add_argument(
+        "--hypers-from",
+        type=Path,
+        default=None,
+        help="leaderboard entry whose tuned hyperparameters to reuse (per nucleus and target)",
+    )
     p.add_argument("--hypers", type=Path, default=None, help="JSON file of fixed hyperparameters")
     p.add_argument(
         "--n-active", type=int, default=None, help="active environments of the sparse GPR"
@@ -156,6 +163,14 @@ def _run_train(args: argparse.Namespace) -> int:
             raise CommandError(f"{args.hypers}: not a valid hyperparameter file ({exc}).") from None
     if args.n_active is not None:
         hypers = dataclasses.replace(hypers, n_active=args.n_active)
+    fixed = None
+    if args.hypers_from is not None:
+        try:
+            fixed = json.loads(args.hypers_from.read_text())[C.LB_HYPERPARAMETERS]
+        except (OSError, ValueError, KeyError) as exc:
+            raise CommandError(
+                f"{args.hypers_from}: not a readable leaderboard entry ({exc})."
+            ) from None
     opts = P.RunOptions(
         dataset=args.dataset,
         split=args.split,
@@ -164,9 +179,15 @@ def _run_train(args: argparse.Namespace) -> int:
         hypers=hypers,
         hpo=args.hpo,
         n_cv=args.n_cv,
+        n_active_cv=args.n_active_cv,
         tag=args.tag,
+        fixed=fixed,
     )
     for kind in _kinds(args.model):
+        if fixed is not None and args.model == "both":
+            raise CommandError(
+                "--hypers-from reuses one entry: pass --model tensor or --model scalar."
+            )
         report, _ = P.run(kind, opts, args.out / kind, root=None if args.no_entries else REPO)
         print(_summary(report))
     return 0

@@ -227,7 +227,11 @@ def tune(
     n_cv: int | None,
     log: Callable[[str], None] = print,
 ) -> SearchResult:
-    """Box-Behnken search of :data:`HPO_FACTORS` with 5-fold CV on ``n_cv`` training sites."""
+    """Box-Behnken search of :data:`HPO_FACTORS` with 5-fold CV on ``n_cv`` training sites.
+
+    ``base`` supplies every hyperparameter the design does not vary (including
+    the number of active environments used inside the CV).
+    """
     setup = cv_setup(ds, split, nucleus, n_cv, salt=C.NUCLEI.index(nucleus))
     lambdas = (0, 2) if kind == C.KIND_TENSOR else (0,)
     cache = FeatureCache(_frames(ds), setup.train, lambdas)
@@ -352,6 +356,13 @@ class RunOptions:
         Tune by Box-Behnken + 5-fold CV.
     n_cv : int or None
         Training sites used in the CV of the search.
+    n_active_cv : int
+        Active environments of the sparse GPR inside the search (the final fit
+        uses ``hypers.n_active``).
+    fixed : dict, optional
+        Per-nucleus hyperparameter records of an earlier entry (its
+        ``hyperparameters`` field), e.g. to reuse the ``random``-split tuning on
+        the ``structure`` split.
     tag : str
         Appended to the model name (e.g. ``"quick"``).
     """
@@ -362,8 +373,10 @@ class RunOptions:
     n_train: int | None = None
     hypers: Hypers = QUICK_HYPERS
     hpo: bool = False
-    n_cv: int | None = 4000
+    n_cv: int | None = 2000
+    n_active_cv: int = 500
     tag: str = ""
+    fixed: dict[str, Any] | None = None
 
 
 def model_name(base: str, tag: str) -> str:
@@ -414,10 +427,15 @@ def run(
         record: dict[str, Any] = {}
         if opts.hpo:
             log(f"{name}: tuning {nucleus} (Box-Behnken, 5-fold CV on {opts.n_cv} sites)")
-            search = tune(kind, ds, opts.split, nucleus, opts.hypers, opts.n_cv, log)
+            base_cv = dataclasses.replace(opts.hypers, n_active=opts.n_active_cv)
+            search = tune(kind, ds, opts.split, nucleus, base_cv, opts.n_cv, log)
             record["cv_table"] = search.table
             record["cv_training_sites"] = opts.n_cv
+            record["cv_n_active"] = opts.n_active_cv
             best = search.best
+        elif opts.fixed is not None:
+            best = _best_from_record(kind, opts.fixed[nucleus])
+            record["hypers_from"] = "earlier entry (see notes)"
         else:
             best = {}
         log(f"{name}: fitting {nucleus} on {train.ids.size} sites, predicting {test.ids.size}")
@@ -473,6 +491,15 @@ def run(
         path = leaderboard.write_entry(root, entry)
         log(f"wrote {path}")
     return report, entry
+
+
+def _best_from_record(kind: str, record: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """Tuned factor values from an entry's per-nucleus hyperparameter record."""
+    names = [f.name for f in HPO_FACTORS]
+    hypers = record["hypers"]
+    if kind == C.KIND_TENSOR:
+        return {"score": {k: hypers[k] for k in names}}
+    return {t: {k: h[k] for k in names} for t, h in hypers.items()}
 
 
 def _derived_omega(submission: dict[str, Any], ds: ltoefg.Dataset) -> dict[str, dict[str, float]]:
