@@ -136,9 +136,9 @@ def format_report(report: Mapping[str, Any], source: str | None = None) -> str:
     out = ["\n".join(head)]
     if not label_method.startswith(C.LABEL_METHOD_DFT_PREFIX):
         note = (
-            f"NOTE: the reference labels of data set {report.get(C.RT_DATASET)} are not DFT "
-            f"({label_phrase(label_method)}): {description} These numbers are not comparable "
-            "number-for-number with results on DFT labels, such as the paper's."
+            f"NOTE: data set {report.get(C.RT_DATASET)} has {label_phrase(label_method)}. "
+            f"{description} These numbers are not comparable number-for-number with results "
+            "on DFT labels, such as the paper's."
         )
         out.append(textwrap.fill(note, width=88))
     if kind == C.KIND_OBSERVABLES:
@@ -155,10 +155,15 @@ def format_report(report: Mapping[str, Any], source: str | None = None) -> str:
         n_proj = projected.get(nucleus)
         if n_proj:
             out.append(
-                f"  note: {n_proj} predicted {nucleus} tensors were not symmetric traceless "
-                f"(relative tolerance {report.get(C.RT_SYMMETRY_RTOL)}); they were projected "
-                f"before scoring (max |Vij − Vji| = {rep.get(C.R_MAX_ASYMMETRY):.3g} V/Å², "
-                f"max |tr V| = {rep.get(C.R_MAX_ABS_TRACE):.3g} V/Å²; --strict refuses them)."
+                textwrap.fill(
+                    f"note: {n_proj} predicted {nucleus} tensors were not symmetric traceless "
+                    f"(relative tolerance {report.get(C.RT_SYMMETRY_RTOL)}); they were projected "
+                    f"before scoring (max |Vij − Vji| = {rep.get(C.R_MAX_ASYMMETRY):.3g} V/Å², "
+                    f"max |tr V| = {rep.get(C.R_MAX_ABS_TRACE):.3g} V/Å²; --strict refuses them).",
+                    width=88,
+                    initial_indent="  ",
+                    subsequent_indent="  ",
+                )
             )
     score = report.get(C.RT_SCORE)
     if score is None:
