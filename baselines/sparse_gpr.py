@@ -13,8 +13,10 @@ held one chunk of rows at a time:
 
   accumulated chunk by chunk over the training set (BLAS ``dsyrk``), then
   solved by Cholesky (LAPACK ``dpotrf``/``dpotrs``); if the matrix is not
-  numerically positive definite, a least-squares solve (``gelsd``) is used and
-  a warning is issued;
+  numerically positive definite (SOAP normal matrices are rank deficient to
+  round-off), Cholesky is retried with small relative diagonal shifts
+  (:data:`JITTER_ESCALATION`), then a least-squares solve is used, with a
+  warning either way;
 * if M ≥ N (``n_active=None``, or at least the training-set size) the exact GPR
   (kernel ridge) solution (K_NN + reg · 1) w = y is used instead — the same
   w in exact arithmetic for invertible K, and cheaper (N³/3 instead of N·M²).
@@ -41,6 +43,7 @@ from scipy.linalg import blas, lapack
 from .kernels import _power, iter_row_chunks, kernel_lambda0, kernel_lambda2
 
 __all__ = [
+    "JITTER_ESCALATION",
     "ScalarSparseGPR",
     "TensorSparseGPR",
     "farthest_point_sampling",
@@ -113,23 +116,42 @@ def _mirror_lower_to_upper(a: NDArray[np.float64], block: int = 1024) -> None:
     _mirror_upper_to_lower(a.T, block)
 
 
+#: Relative diagonal shifts (× mean diagonal) tried in turn when Cholesky fails.
+JITTER_ESCALATION: tuple[float, ...] = (1e-13, 1e-11, 1e-9)
+
+
 def _spd_solve_inplace(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
     """Solve a x = b for symmetric ``a`` (both triangles filled), destroying ``a``'s upper half.
 
     ``a`` must be F-contiguous (a transposed C-contiguous symmetric matrix is).
-    Cholesky first; on failure the upper triangle is restored from the lower
-    one and a least-squares solve is used.
+    Cholesky first. Normal matrices of SOAP kernels are numerically rank
+    deficient (their smallest eigenvalues sit at round-off level of the
+    largest), so if Cholesky fails the upper triangle is restored from the
+    lower one and it is retried with a diagonal shift of
+    :data:`JITTER_ESCALATION` × mean diagonal (a warning names the shift);
+    a pivoted-QR least-squares solve (``gelsy``) is the last resort.
     """
     if not a.flags.f_contiguous:
         raise ValueError("internal: matrix must be Fortran-contiguous")
     diag = a.diagonal().copy()
-    c, info = lapack.dpotrf(a, lower=0, clean=0, overwrite_a=1)
-    if info == 0:
-        x, info2 = lapack.dpotrs(c, b, lower=0)
-        if info2 != 0:
-            raise RuntimeError(f"dpotrs failed (info={info2})")
-        return x
-    # restore the symmetric matrix (dpotrf only touched the upper triangle)
+    scale = max(float(np.abs(diag).mean()), np.finfo(float).tiny)
+    for shift in (0.0, *JITTER_ESCALATION):
+        if shift:
+            _mirror_lower_to_upper(a)
+            a[np.diag_indices_from(a)] = diag + shift * scale
+        c, info = lapack.dpotrf(a, lower=0, clean=0, overwrite_a=1)
+        if info == 0:
+            if shift:
+                warnings.warn(
+                    f"GPR normal matrix not numerically positive definite; solved with a "
+                    f"relative diagonal shift of {shift:g}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            x, info2 = lapack.dpotrs(c, b, lower=0)
+            if info2 != 0:
+                raise RuntimeError(f"dpotrs failed (info={info2})")
+            return x
     _mirror_lower_to_upper(a)
     a[np.diag_indices_from(a)] = diag
     warnings.warn(
@@ -138,8 +160,7 @@ def _spd_solve_inplace(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArra
         RuntimeWarning,
         stacklevel=3,
     )
-    x = scipy.linalg.lstsq(a, b, lapack_driver="gelsd", check_finite=False)[0]
-    return x
+    return scipy.linalg.lstsq(a, b, lapack_driver="gelsy", check_finite=False)[0]
 
 
 def _add_jitter(a: NDArray[np.float64], jitter: float) -> None:
