@@ -61,7 +61,7 @@ imports featomic and metatensor, which the ``ltoefg`` package itself never does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import ase
@@ -249,7 +249,10 @@ def _check_species(frames: Sequence[ase.Atoms], species: tuple[int, ...]) -> Non
 
 
 def _symmetric_reduction(
-    props: NDArray[np.int64], key_of: callable, swap_of: callable, base_weight: callable
+    props: NDArray[np.int64],
+    key_of: Callable[[NDArray[np.int64]], tuple],
+    swap_of: Callable[[NDArray[np.int64]], tuple | None],
+    base_weight: Callable[[NDArray[np.int64]], float],
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Keep one property of each pair of identical (swapped) channels.
 
