@@ -60,8 +60,8 @@ _ANGLE_RANGE = {C.OBS_THETA: (0.0, np.pi / 2), C.OBS_PHI: (-np.pi / 2, np.pi / 2
 
 #: The Box-Behnken factors (ζ = 2 fixed, n_max 5, l_max 4 as in the issue's prototype).
 HPO_FACTORS: tuple[Factor, ...] = (
-    Factor("cutoff", 4.0, 6.0),
-    Factor("sigma", 0.3, 0.6),
+    Factor("cutoff", 4.5, 7.0),
+    Factor("sigma", 0.25, 0.55),
     Factor("regularisation", 1e-6, 1e-2, log=True),
 )
 
