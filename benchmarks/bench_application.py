@@ -40,7 +40,7 @@ PAPER_SECONDS = 24 * 3600.0
 
 def structures(n: int = 20) -> list:
     """``n`` 1512-atom Li4Ti5O12 models (short MC schedule; 288 Li each)."""
-    sched = lm.AnnealSchedule(n_anneal_sweeps=30, n_sample_sweeps=20, n_chains=2)
+    sched = lm.AnnealSchedule(kt_sample_ev=2.0, n_anneal_sweeps=30, n_sample_sweeps=20, n_chains=2)
     return lm.generate_lto_models(n_keep=n, schedule=sched, max_per_chain=None).structures
 
 
