@@ -89,7 +89,11 @@ def labels_are_dft(label_method: str) -> bool:
     return label_method.startswith(C.LABEL_METHOD_DFT_PREFIX)
 
 
-def _open_dataset(sub: S.Submission, dataset: Dataset | None) -> Dataset:
+def _open_dataset(sub: S.Submission, dataset: Dataset | str | os.PathLike[str] | None) -> Dataset:
+    if isinstance(dataset, (str, os.PathLike)):
+        from ltoefg.data import load
+
+        dataset = load(dataset)
     if dataset is not None:
         if dataset.name != sub.dataset:
             raise S.refusal(
@@ -108,7 +112,8 @@ def _open_dataset(sub: S.Submission, dataset: Dataset | None) -> Dataset:
             sub.source,
             S.ROOT,
             f"attribute 'dataset' is {sub.dataset!r}, which cannot be opened "
-            f"({' '.join(str(exc).split()).rstrip('.')})",
+            f"({' '.join(str(exc).split()).rstrip('.')}); to score against a local data-set "
+            "file pass --dataset-file FILE (or dataset=... in Python)",
         ) from None
 
 
@@ -125,7 +130,7 @@ def _check_tau(tau: float) -> float:
 def run(
     path_or_arrays: str | os.PathLike[str] | Mapping[str, Any],
     *,
-    dataset: Dataset | None = None,
+    dataset: Dataset | str | os.PathLike[str] | None = None,
     tau: float = C.DEFAULT_TAU,
     strict: bool = False,
     nuclei: Iterable[str] | str | None = None,
@@ -195,7 +200,7 @@ def run(
 def evaluate(
     path_or_arrays: str | os.PathLike[str] | Mapping[str, Any],
     *,
-    dataset: Dataset | None = None,
+    dataset: Dataset | str | os.PathLike[str] | None = None,
     tau: float = C.DEFAULT_TAU,
     strict: bool = False,
     nuclei: Iterable[str] | str | None = None,
@@ -214,9 +219,10 @@ def evaluate(
 
         so that a training loop can score itself without writing a file. Ids
         may come in any order; predictions are aligned to the reference by id.
-    dataset : ltoefg.Dataset, optional
-        An opened data set to score against (its name must equal the
-        submission's ``dataset``); default: ``ltoefg.load(<dataset attribute>)``.
+    dataset : ltoefg.Dataset, str or path-like, optional
+        The data set to score against: an opened one, or a version name or file
+        for :func:`ltoefg.load` (its name must equal the submission's
+        ``dataset``); default: ``ltoefg.load(<dataset attribute>)``.
     tau : float
         Eigenvalue-reassignment tolerance τ, a fraction of |Vzz_ref| (default 0.1).
     strict : bool
