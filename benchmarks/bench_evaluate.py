@@ -98,3 +98,22 @@ def test_evaluate_cli(benchmark, case) -> None:
             return main(args)
 
     assert benchmark(run) == 0
+
+
+def test_evaluate_cli_pcm_v1(benchmark, tmp_path: Path) -> None:
+    """The real thing: a full pcm-v1 test-split submission (13,776 sites) through the CLI."""
+    from ltoefg.errors import DataError
+
+    try:
+        ds = ltoefg.load("pcm-v1")
+    except DataError as exc:
+        pytest.skip(f"pcm-v1 is not available: {exc}")
+    sub_path, n_sites = _submission_file(tmp_path / "predictions.h5", ds)
+    benchmark.extra_info["n_sites"] = n_sites
+    args = ["evaluate", str(sub_path), "--json", str(tmp_path / "report.json")]
+
+    def run() -> int:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return main(args)
+
+    assert benchmark(run) == 0
