@@ -120,7 +120,9 @@ def _mirror_lower_to_upper(a: NDArray[np.float64], block: int = 1024) -> None:
 JITTER_ESCALATION: tuple[float, ...] = (1e-13, 1e-11, 1e-9)
 
 
-def _spd_solve_inplace(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+def _spd_solve_inplace(
+    a: NDArray[np.float64], b: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], float]:
     """Solve a x = b for symmetric ``a`` (both triangles filled), destroying ``a``'s upper half.
 
     ``a`` must be F-contiguous (a transposed C-contiguous symmetric matrix is).
@@ -128,8 +130,11 @@ def _spd_solve_inplace(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArra
     deficient (their smallest eigenvalues sit at round-off level of the
     largest), so if Cholesky fails the upper triangle is restored from the
     lower one and it is retried with a diagonal shift of
-    :data:`JITTER_ESCALATION` × mean diagonal (a warning names the shift);
-    a pivoted-QR least-squares solve (``gelsy``) is the last resort.
+    :data:`JITTER_ESCALATION` × mean diagonal (a warning names shifts above the
+    first, which is routine and far below any useful regularisation); a
+    pivoted-QR least-squares solve (``gelsy``) is the last resort.
+
+    Returns the solution and the relative shift used (0: none, inf: least squares).
     """
     if not a.flags.f_contiguous:
         raise ValueError("internal: matrix must be Fortran-contiguous")
@@ -141,7 +146,7 @@ def _spd_solve_inplace(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArra
             a[np.diag_indices_from(a)] = diag + shift * scale
         c, info = lapack.dpotrf(a, lower=0, clean=0, overwrite_a=1)
         if info == 0:
-            if shift:
+            if shift > JITTER_ESCALATION[0]:
                 warnings.warn(
                     f"GPR normal matrix not numerically positive definite; solved with a "
                     f"relative diagonal shift of {shift:g}",
@@ -151,7 +156,7 @@ def _spd_solve_inplace(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArra
             x, info2 = lapack.dpotrs(c, b, lower=0)
             if info2 != 0:
                 raise RuntimeError(f"dpotrs failed (info={info2})")
-            return x
+            return x, shift
     _mirror_lower_to_upper(a)
     a[np.diag_indices_from(a)] = diag
     warnings.warn(
@@ -160,7 +165,7 @@ def _spd_solve_inplace(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArra
         RuntimeWarning,
         stacklevel=3,
     )
-    return scipy.linalg.lstsq(a, b, lapack_driver="gelsy", check_finite=False)[0]
+    return scipy.linalg.lstsq(a, b, lapack_driver="gelsy", check_finite=False)[0], np.inf
 
 
 def _add_jitter(a: NDArray[np.float64], jitter: float) -> None:
@@ -195,6 +200,7 @@ class _GPRBase:
         self.chunk_size = int(chunk_size)
         self.active_indices_: NDArray[np.int64] | None = None
         self.exact_: bool | None = None
+        self.shift_: float = 0.0
 
     def _choose_active(
         self, x0: NDArray[np.float64], active: ArrayLike | None
@@ -247,6 +253,8 @@ class ScalarSparseGPR(_GPRBase):
         Rows of the training set used as active environments.
     exact_ : bool
         Whether the exact (M = N) solver was used.
+    shift_ : float
+        Relative diagonal shift the solver needed (0: none; inf: least squares).
     """
 
     def fit(
@@ -274,7 +282,7 @@ class ScalarSparseGPR(_GPRBase):
             k = kernel_lambda0(x0, x0, self.zeta, self.chunk_size)
             k[np.diag_indices_from(k)] += self.regularisation
             _add_jitter(k, self.jitter)
-            w = _spd_solve_inplace(k.T, yc.copy())
+            w, self.shift_ = _spd_solve_inplace(k.T, yc.copy())
         else:
             a = np.zeros((m, m), order="F")
             b = np.zeros((m, yc.shape[1]))
@@ -287,7 +295,7 @@ class ScalarSparseGPR(_GPRBase):
             del k_mm
             _mirror_upper_to_lower(a)
             _add_jitter(a, self.jitter)
-            w = _spd_solve_inplace(a, b)
+            w, self.shift_ = _spd_solve_inplace(a, b)
         self.weights_ = w[:, 0] if y.ndim == 1 else w
         if y.ndim == 1:
             self.y_mean_ = self.y_mean_[0]
@@ -318,7 +326,7 @@ class TensorSparseGPR(_GPRBase):
     active_x2_ : numpy.ndarray, shape (M, 5, F2)
     weights_ : numpy.ndarray, shape (5 M,)
         Weight 5 j + ν belongs to component ν of active environment j.
-    active_indices_, exact_ : as for :class:`ScalarSparseGPR`.
+    active_indices_, exact_, shift_ : as for :class:`ScalarSparseGPR`.
     """
 
     def fit(
@@ -348,7 +356,7 @@ class TensorSparseGPR(_GPRBase):
             k = self._symmetric_kernel(x0, x2)
             k[np.diag_indices_from(k)] += self.regularisation
             _add_jitter(k, self.jitter)
-            w = _spd_solve_inplace(k.T, yf.copy())
+            w, self.shift_ = _spd_solve_inplace(k.T, yf.copy())
         else:
             a = np.zeros((5 * m, 5 * m), order="F")
             b = np.zeros((5 * m, 1))
@@ -365,7 +373,7 @@ class TensorSparseGPR(_GPRBase):
             del k_mm
             _mirror_upper_to_lower(a)
             _add_jitter(a, self.jitter)
-            w = _spd_solve_inplace(a, b)
+            w, self.shift_ = _spd_solve_inplace(a, b)
         self.weights_ = w[:, 0]
         return self
 
