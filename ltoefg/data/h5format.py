@@ -152,15 +152,21 @@ def write(path: str | Path, data: DatasetArrays) -> Path:
     os.close(fd)
     try:
         with h5py.File(tmp_name, "w") as f:
-            f.attrs["name"] = data.name
+            text = {
+                "name": data.name,
+                "label_method": data.label_method,
+                "label_description": data.label_description,
+                "units": C.EFG_UNIT,
+                "creator": "ltoefg",
+                "creator_version": __version__,
+                "generator_parameters": json.dumps(data.generator_parameters, sort_keys=True),
+                "stats": json.dumps(stats, sort_keys=True),
+            }
+            for key, value in text.items():
+                # fixed-length UTF-8: corrupted variable-length string attributes can hang
+                # the HDF5 C library (HDFGroup/hdf5#1707); fixed-length ones cannot
+                f.attrs[key] = np.bytes_(value.encode("utf-8"))
             f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["label_method"] = data.label_method
-            f.attrs["label_description"] = data.label_description
-            f.attrs["units"] = C.EFG_UNIT
-            f.attrs["creator"] = "ltoefg"
-            f.attrs["creator_version"] = __version__
-            f.attrs["generator_parameters"] = json.dumps(data.generator_parameters, sort_keys=True)
-            f.attrs["stats"] = json.dumps(stats, sort_keys=True)
             for nucleus, s in stats.items():
                 f.attrs[f"mu_{nucleus}"] = s["mu"]
                 f.attrs[f"sigma_{nucleus}"] = s["sigma"]
@@ -191,7 +197,7 @@ def write(path: str | Path, data: DatasetArrays) -> Path:
 
 def _attr_str(attrs: Mapping[str, Any], key: str) -> str:
     value = attrs[key]
-    return value.decode() if isinstance(value, bytes) else str(value)
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def read(path: str | Path) -> DatasetArrays:
