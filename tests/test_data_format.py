@@ -49,7 +49,7 @@ def test_round_trip_and_stats(tmp_path: Path, rng: np.random.Generator) -> None:
     assert back.stats["O"]["n"] == int((data.numbers == 8).sum())
     with h5py.File(path) as f:
         assert f["sites/efg"].compression == "gzip"
-        assert f.attrs["units"] == "V/Angstrom^2"
+        assert f.attrs["units"].decode() == "V/Angstrom^2"
 
 
 def test_loader_on_local_file(tmp_path: Path, rng: np.random.Generator) -> None:
