@@ -582,6 +582,9 @@ def fit_tensor_model(
         "fit_seconds": fit_s,
         "report": report,
     }
+    model.training_data = {
+        k: info[k] for k in ("dataset", "label_method", "nucleus", "n_train")
+    }
     return model, info
 
 

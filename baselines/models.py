@@ -38,6 +38,7 @@ import ase
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ltoefg.data.h5format import FORMAT_VERSION as DATA_FORMAT_VERSION
 from ltoefg.tensors import from_spherical, symmetric_traceless, to_spherical
 
 from .features import DEFAULT_SPECIES, Descriptors, SoapHypers, compute_descriptors
@@ -146,6 +147,9 @@ class _ModelBase:
         self.batch_size = int(batch_size)
         self.chunk_size = int(chunk_size)
         self.centre_species_: NDArray[np.int64] | None = None
+        #: What the model was trained on (data set, label method, nucleus, ...); saved with
+        #: the model together with the ltoefg data-format version, which loading checks.
+        self.training_data: dict = {}
 
     def _gpr_kwargs(self) -> dict:
         h = self.hypers
@@ -198,6 +202,9 @@ class _ModelBase:
             "kind": np.array(self._kind),
             "hypers_json": np.array(json.dumps(self.hypers.to_dict())),
             "centre_species": self.centre_species_,
+            "training_data_json": np.array(
+                json.dumps({**self.training_data, "data_format_version": DATA_FORMAT_VERSION})
+            ),
         }
         arrays.update(self._arrays())
         with open(Path(path), "wb") as fh:
@@ -418,8 +425,17 @@ def load_model(path: str | PathLike) -> ScalarSoapModel | TensorSoapModel:
         kind = str(z["kind"])
         if kind not in _KINDS:
             raise ValueError(f"{path}: unknown model kind {kind!r}")
+        training = json.loads(str(z["training_data_json"])) if "training_data_json" in z.files else {}
+        data_version = training.get("data_format_version")
+        if data_version != DATA_FORMAT_VERSION:
+            raise ValueError(
+                f"{path} was trained on ltoefg data-format version {data_version}, but this "
+                f"ltoefg reads data-format version {DATA_FORMAT_VERSION}; retrain the model on "
+                "data of this version"
+            )
         hypers = Hypers.from_dict(json.loads(str(z["hypers_json"])))
         arrays = {k: z[k] for k in z.files}
     model = _KINDS[kind]._from_arrays(hypers, arrays)
     model.centre_species_ = np.array(arrays["centre_species"], dtype=np.int64)
+    model.training_data = {k: v for k, v in training.items() if k != "data_format_version"}
     return model
