@@ -393,10 +393,17 @@ def write_outputs(
             "bin_width_khz": float(np.diff(cls.bins[:2])[0]) if len(cls.bins) > 1 else None,
             "min_count": cls.min_count,
             "regions": [
-                {"label": k, "lo_khz": r.lo, "hi_khz": r.hi, "peak_khz": r.peak,
-                 "n_sites": int(n), "prominence": float(p)}
-                for k, (r, n, p) in enumerate(zip(cls.regions, cls.sizes, cls.prominences,
-                                                  strict=True))
+                {
+                    "label": k,
+                    "lo_khz": r.lo,
+                    "hi_khz": r.hi,
+                    "peak_khz": r.peak,
+                    "n_sites": int(n),
+                    "prominence": float(p),
+                }
+                for k, (r, n, p) in enumerate(
+                    zip(cls.regions, cls.sizes, cls.prominences, strict=True)
+                )
             ],
             "fraction_classified": cls.fraction_classified,
         },
@@ -427,32 +434,54 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nucleus", default="Li", choices=["Li", "Ti", "O"])
     p.add_argument("--index", default=":", help="ase frame selection, e.g. ':' or '::10'")
     p.add_argument(
-        "--b0", nargs=3, type=float, default=[0.0, 0.0, 1.0], metavar=("X", "Y", "Z"),
+        "--b0",
+        nargs=3,
+        type=float,
+        default=[0.0, 0.0, 1.0],
+        metavar=("X", "Y", "Z"),
         help="direction of B0 in the Cartesian frame (default: z)",
     )
-    p.add_argument("--bin-width", type=float, default=DEFAULT_BIN_WIDTH_KHZ,
-                   help="histogram bin width, kHz")
-    p.add_argument("--regions", type=int, default=DEFAULT_N_REGIONS,
-                   help="number of ωQ regions")
-    p.add_argument("--min-count", type=int, default=DEFAULT_MIN_COUNT,
-                   help="regions grow down to this many sites per bin")
+    p.add_argument(
+        "--bin-width", type=float, default=DEFAULT_BIN_WIDTH_KHZ, help="histogram bin width, kHz"
+    )
+    p.add_argument("--regions", type=int, default=DEFAULT_N_REGIONS, help="number of ωQ regions")
+    p.add_argument(
+        "--min-count",
+        type=int,
+        default=DEFAULT_MIN_COUNT,
+        help="regions grow down to this many sites per bin",
+    )
     p.add_argument("--batch", type=int, default=10, help="structures per feature batch")
     p.add_argument("--title", default=None, help="histogram title (name the training labels)")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
 
 
-@command("predict", help="predict EFG tensors, ωQ and ωQ regions of every site of structures",
-         arguments=_predict_arguments)
+@command(
+    "predict",
+    help="predict EFG tensors, ωQ and ωQ regions of every site of structures",
+    arguments=_predict_arguments,
+)
 def _run_predict(args: argparse.Namespace) -> int:
     model = load_tensor_model(args.model, args.nucleus)
     frames = read_structures(args.structures, args.index)
     pred = predict_structures(
-        frames, model, args.nucleus, args.b0, args.bin_width, args.regions, args.min_count,
-        args.batch, progress=True,
+        frames,
+        model,
+        args.nucleus,
+        args.b0,
+        args.bin_width,
+        args.regions,
+        args.min_count,
+        args.batch,
+        progress=True,
     )
     title = args.title or f"{args.nucleus} ωQ predicted by {Path(args.model).name}"
     paths = write_outputs(
-        frames, pred, args.out, title=title, plot=not args.no_plot,
+        frames,
+        pred,
+        args.out,
+        title=title,
+        plot=not args.no_plot,
         metadata={"model": str(args.model), "structures": str(args.structures)},
     )
     t = pred.timings
@@ -479,28 +508,42 @@ def _lto_models_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sample-sweeps", type=int, default=d.n_sample_sweeps)
     p.add_argument("--kt-start", type=float, default=d.kt_start_ev, help="effective kT, eV")
     p.add_argument("--kt-sample", type=float, default=d.kt_sample_ev, help="effective kT, eV")
-    p.add_argument("--max-per-chain", type=int, default=1,
-                   help="kept structures per chain (0 = no limit)")
+    p.add_argument(
+        "--max-per-chain", type=int, default=1, help="kept structures per chain (0 = no limit)"
+    )
     p.add_argument("--jobs", type=int, default=2, help="parallel processes")
-    p.add_argument("--rattle", type=float, default=0.0,
-                   help="Gaussian displacement of the kept structures, Å (default 0: ideal)")
+    p.add_argument(
+        "--rattle",
+        type=float,
+        default=0.0,
+        help="Gaussian displacement of the kept structures, Å (default 0: ideal)",
+    )
 
 
-@command("lto-models", help="Monte-Carlo 1512-atom Li4Ti5O12 models (lowest Ewald energies)",
-         arguments=_lto_models_arguments)
+@command(
+    "lto-models",
+    help="Monte-Carlo 1512-atom Li4Ti5O12 models (lowest Ewald energies)",
+    arguments=_lto_models_arguments,
+)
 def _run_lto_models(args: argparse.Namespace) -> int:
     from ltoefg.data.large_models import AnnealSchedule, generate_lto_models, write_models
 
     schedule = AnnealSchedule(
-        kt_start_ev=args.kt_start, kt_sample_ev=args.kt_sample,
-        n_anneal_sweeps=args.anneal_sweeps, n_sample_sweeps=args.sample_sweeps,
+        kt_start_ev=args.kt_start,
+        kt_sample_ev=args.kt_sample,
+        n_anneal_sweeps=args.anneal_sweeps,
+        n_sample_sweeps=args.sample_sweeps,
         n_chains=args.chains,
     )
     t0 = time.perf_counter()
     try:
         models = generate_lto_models(
-            n_keep=args.n, schedule=schedule, seed=args.seed,
-            max_per_chain=args.max_per_chain or None, n_jobs=args.jobs, progress=True,
+            n_keep=args.n,
+            schedule=schedule,
+            seed=args.seed,
+            max_per_chain=args.max_per_chain or None,
+            n_jobs=args.jobs,
+            progress=True,
             rattle_angstrom=args.rattle,
         )
     except (RuntimeError, ValueError) as exc:
@@ -582,9 +625,7 @@ def fit_tensor_model(
         "fit_seconds": fit_s,
         "report": report,
     }
-    model.training_data = {
-        k: info[k] for k in ("dataset", "label_method", "nucleus", "n_train")
-    }
+    model.training_data = {k: info[k] for k in ("dataset", "label_method", "nucleus", "n_train")}
     return model, info
 
 
@@ -598,15 +639,21 @@ def _fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=20250906)
 
 
-@command("fit-tensor-model",
-         help="fit a λ-SOAP EFG model on a subset of a data set's training sites and save it",
-         arguments=_fit_arguments)
+@command(
+    "fit-tensor-model",
+    help="fit a λ-SOAP EFG model on a subset of a data set's training sites and save it",
+    arguments=_fit_arguments,
+)
 def _run_fit(args: argparse.Namespace) -> int:
     from .models import Hypers
 
     model, info = fit_tensor_model(
-        args.dataset, args.nucleus, args.n_train, args.n_test,
-        Hypers(n_active=args.n_active), args.seed,
+        args.dataset,
+        args.nucleus,
+        args.n_train,
+        args.n_test,
+        Hypers(n_active=args.n_active),
+        args.seed,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

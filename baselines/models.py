@@ -425,7 +425,8 @@ def load_model(path: str | PathLike) -> ScalarSoapModel | TensorSoapModel:
         kind = str(z["kind"])
         if kind not in _KINDS:
             raise ValueError(f"{path}: unknown model kind {kind!r}")
-        training = json.loads(str(z["training_data_json"])) if "training_data_json" in z.files else {}
+        raw = str(z["training_data_json"]) if "training_data_json" in z.files else "{}"
+        training = json.loads(raw)
         data_version = training.get("data_format_version")
         if data_version != DATA_FORMAT_VERSION:
             raise ValueError(

@@ -77,14 +77,22 @@ def main() -> None:
     r = run(frames, m)
     n = int(r["n_sites"])
     rate = n / r["total"]
-    print(f"{len(frames)} structures × 1512 atoms, {n} Li sites, threads: "
-          f"{os.environ.get('OMP_NUM_THREADS', 'default')}")
-    print(f"  features + prediction {r['features_and_prediction']:.1f} s, "
-          f"observables {r['observables']:.3f} s, classification {r['classification']:.3f} s")
-    print(f"  end to end {r['total']:.1f} s = {1e3 * r['total'] / n:.2f} ms per Li site "
-          f"({rate:.0f} sites/s)")
-    print(f"  paper: {PAPER_SITES} sites in < 24 h on one CPU (≥ {PAPER_SITES / PAPER_SECONDS:.3f}"
-          f" sites/s); the paper's 11,808 sites at this rate: {PAPER_SITES / rate:.0f} s")
+    print(
+        f"{len(frames)} structures × 1512 atoms, {n} Li sites, threads: "
+        f"{os.environ.get('OMP_NUM_THREADS', 'default')}"
+    )
+    print(
+        f"  features + prediction {r['features_and_prediction']:.1f} s, "
+        f"observables {r['observables']:.3f} s, classification {r['classification']:.3f} s"
+    )
+    print(
+        f"  end to end {r['total']:.1f} s = {1e3 * r['total'] / n:.2f} ms per Li site "
+        f"({rate:.0f} sites/s)"
+    )
+    print(
+        f"  paper: {PAPER_SITES} sites in < 24 h on one CPU (≥ {PAPER_SITES / PAPER_SECONDS:.3f}"
+        f" sites/s); the paper's 11,808 sites at this rate: {PAPER_SITES / rate:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered sub-command."""
     import ltoefg.cli_data  # noqa: F401  (registers its sub-commands)
     import ltoefg.cli_eval  # noqa: F401  (registers its sub-commands)
+
     parser = argparse.ArgumentParser(
         prog="ltoefg",
         description="LTO-EFG benchmark: data set, observable-targeted metrics, evaluator.",

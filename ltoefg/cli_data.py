@@ -13,7 +13,9 @@ from ltoefg.cli import command
 def _fetch(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fetch", help="download (if needed) and verify data-set versions")
     p.add_argument("version", nargs="?", default=C.DEFAULT_DATASET, help="version (default pcm-v1)")
-    p.add_argument("--all", action="store_true", help="every registered version with a known address")
+    p.add_argument(
+        "--all", action="store_true", help="every registered version with a known address"
+    )
     p.set_defaults(handler=_run_fetch)
 
 
@@ -21,7 +23,11 @@ def _run_fetch(args: argparse.Namespace) -> int:
     from ltoefg.data import registry
     from ltoefg.data.fetch import fetch
 
-    names = [n for n, v in registry.registry().items() if v.data is not None] if args.all else [args.version]
+    names = (
+        [n for n, v in registry.registry().items() if v.data is not None]
+        if args.all
+        else [args.version]
+    )
     for name in names:
         print(f"{name}: {fetch(name, progress=True)}")
     return 0
@@ -29,7 +35,9 @@ def _run_fetch(args: argparse.Namespace) -> int:
 
 @command
 def _info(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info", help="describe a data-set version (counts, labels, |Vzz| statistics)")
+    p = sub.add_parser(
+        "info", help="describe a data-set version (counts, labels, |Vzz| statistics)"
+    )
     p.add_argument("version", nargs="?", default=C.DEFAULT_DATASET, help="version name or .h5 path")
     p.set_defaults(handler=_run_info)
 
@@ -55,7 +63,9 @@ def _run_info(args: argparse.Namespace) -> int:
 
 @command
 def _generate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("generate", help="rebuild pcm-v1 from scratch (structures + point-charge labels)")
+    p = sub.add_parser(
+        "generate", help="rebuild pcm-v1 from scratch (structures + point-charge labels)"
+    )
     p.add_argument("--out", required=True, type=Path, help="output .h5 file")
     p.add_argument("--n-structures", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(handler=_run_generate)

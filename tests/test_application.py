@@ -145,8 +145,20 @@ def test_predict_cli(model_file, data, tmp_path, capsys):
     write(src, inputs, format="extxyz")
     out = tmp_path / "out"
     status = cli.main(
-        ["predict", str(src), "--model", str(model_file), "--out", str(out),
-         "--bin-width", "5", "--min-count", "2", "--title", "tiny test model"]
+        [
+            "predict",
+            str(src),
+            "--model",
+            str(model_file),
+            "--out",
+            str(out),
+            "--bin-width",
+            "5",
+            "--min-count",
+            "2",
+            "--title",
+            "tiny test model",
+        ]
     )
     assert status == 0
     for name in ("predictions.extxyz", "sites.csv", "summary.json", "omega_q_histogram.png"):
@@ -185,8 +197,21 @@ def test_lto_models_cli(tmp_path):
 
     out = tmp_path / "models"
     status = cli.main(
-        ["lto-models", "--n", "2", "--out", str(out), "--chains", "2", "--anneal-sweeps", "3",
-         "--sample-sweeps", "2", "--jobs", "1"]
+        [
+            "lto-models",
+            "--n",
+            "2",
+            "--out",
+            str(out),
+            "--chains",
+            "2",
+            "--anneal-sweeps",
+            "3",
+            "--sample-sweeps",
+            "2",
+            "--jobs",
+            "1",
+        ]
     )
     assert status == 0
     frames = read(out / "lto_models.extxyz", index=":")

@@ -38,11 +38,11 @@ def test_five_gaussians_give_exactly_their_regions(rng):
         assert np.mean(lab[truth == k] == k) > 0.95
         assert np.all((lab[truth != k] != k) | (lab[truth != k] == UNCLASSIFIED))
     # the sparse background (≈ 1 per bin) is unclassified outside the peaks
-    bg = values[len(truth):]
+    bg = values[len(truth) :]
     inside = np.zeros(bg.shape, dtype=bool)
     for r in res.regions:
         inside |= (bg >= r.lo) & (bg < r.hi)
-    assert np.all(res.labels[len(truth):][~inside] == UNCLASSIFIED)
+    assert np.all(res.labels[len(truth) :][~inside] == UNCLASSIFIED)
     # bins of the regions have ≥ min_count counts, counts sum to N
     assert np.all(res.counts[res.bin_labels >= 0] >= 10)
     assert res.counts.sum() == len(values)

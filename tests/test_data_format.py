@@ -14,7 +14,6 @@ from ltoefg import load
 from ltoefg.cli import main
 from ltoefg.constants import EFG_AU_IN_V_PER_A2
 from ltoefg.data import h5format
-from ltoefg.data.generate import build_from_magres
 from ltoefg.data.magres import MagresError, read_magres
 from ltoefg.errors import DataError
 from ltoefg.nmr import principal_axes
@@ -31,7 +30,9 @@ def small_dataset(rng: np.random.Generator) -> h5format.DatasetArrays:
     import pandas as pd
 
     table = pd.DataFrame({"ordering": [0, 1, 2], "scale": [1.0, 1.01, 0.99]})
-    return h5format.from_structures("tiny", "test", "synthetic labels", frames, efg, table, {"k": 1})
+    return h5format.from_structures(
+        "tiny", "test", "synthetic labels", frames, efg, table, {"k": 1}
+    )
 
 
 def test_round_trip_and_stats(tmp_path: Path, rng: np.random.Generator) -> None:
@@ -79,7 +80,9 @@ def test_unknown_format_version_is_refused(tmp_path: Path, rng: np.random.Genera
         h5format.read(path)
 
 
-@pytest.mark.parametrize("content", [b"", b"not an hdf5 file at all", b"\x89HDF\r\n\x1a\n" + b"\0" * 50])
+@pytest.mark.parametrize(
+    "content", [b"", b"not an hdf5 file at all", b"\x89HDF\r\n\x1a\n" + b"\0" * 50]
+)
 def test_not_a_dataset_file_is_refused(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bad.h5"
     path.write_bytes(content)
@@ -106,7 +109,9 @@ def test_magres_tensors_equal_ase_after_unit_conversion(magres_dir: Path) -> Non
 
 def test_build_from_magres_round_trip(tmp_path: Path, magres_dir: Path, capsys) -> None:
     out = tmp_path / "dft.h5"
-    assert main(["build", "--magres", str(magres_dir), "--out", str(out), "--name", "fixtures"]) == 0
+    assert (
+        main(["build", "--magres", str(magres_dir), "--out", str(out), "--name", "fixtures"]) == 0
+    )
     ds = load(out)
     files = sorted(magres_dir.glob("*.magres"))
     expected = np.concatenate([read_magres(p)[1] for p in files])

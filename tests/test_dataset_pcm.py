@@ -25,7 +25,12 @@ def test_counts(ds: ltoefg.Dataset) -> None:
     assert ds.n_structures == 1640 and ds.n_sites == 68_880
     assert ds.counts() == {"Li": 13_120, "Ti": 16_400, "O": 39_360}
     wy = ds.sites.groupby(["species", "wyckoff"]).size().to_dict()
-    assert wy == {("Li", "8a"): 9840, ("Li", "16d"): 3280, ("Ti", "16d"): 16400, ("O", "32e"): 39360}
+    assert wy == {
+        ("Li", "8a"): 9840,
+        ("Li", "16d"): 3280,
+        ("Ti", "16d"): 16400,
+        ("O", "32e"): 39360,
+    }
     assert ds.label_method == "point-charge-ewald"
     assert "NOT DFT" in ds.label_description
 
@@ -53,7 +58,9 @@ def test_labels_are_traceless_and_symmetric(ds: ltoefg.Dataset) -> None:
 
 @pytest.mark.parametrize("kind", C.SPLITS)
 @pytest.mark.parametrize("nucleus", C.NUCLEI)
-def test_frozen_splits_regenerate_and_partition(ds: ltoefg.Dataset, kind: str, nucleus: str) -> None:
+def test_frozen_splits_regenerate_and_partition(
+    ds: ltoefg.Dataset, kind: str, nucleus: str
+) -> None:
     frozen = ds.split(kind, nucleus)
     again = ds.generate_split(kind, nucleus)
     np.testing.assert_array_equal(frozen.train, again.train)

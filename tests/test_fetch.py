@@ -130,7 +130,9 @@ def test_two_processes_fetching_at_once_leave_one_good_file(server, env, monkeyp
     monkeypatch.setenv(fetch.ENV_DATA_URL, url)
     code = "from ltoefg.data.fetch import fetch; print(fetch('pcm-v1', retries=1))"
     procs = [
-        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         for _ in range(2)
     ]
     outs = [p.communicate(timeout=120) for p in procs]

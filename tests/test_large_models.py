@@ -108,9 +108,7 @@ def test_chain_preserves_composition_energy_and_is_deterministic(rattled_host):
     assert occ1.sum() == 2 and np.array_equal(occ1, occ2) and e1 == e2
     assert 0 < acc < 1
     # annealing a 12-site cell to kT = 0.05 eV finds the best of the 66 placements
-    all_e = [
-        model.energy(_charges(12, (i, j))) for i in range(12) for j in range(i + 1, 12)
-    ]
+    all_e = [model.energy(_charges(12, (i, j))) for i in range(12) for j in range(i + 1, 12)]
     assert e1 == pytest.approx(min(all_e), abs=1e-9)
 
 

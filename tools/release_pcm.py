@@ -30,7 +30,9 @@ def main() -> None:
 
     ds = Dataset(data_path)
     frozen = {
-        (kind, nucleus): ds.generate_split(kind, nucleus) for kind in C.SPLITS for nucleus in C.NUCLEI
+        (kind, nucleus): ds.generate_split(kind, nucleus)
+        for kind in C.SPLITS
+        for nucleus in C.NUCLEI
     }
     split_path = files / f"{PCM_NAME}-splits.npz"
     splits.save_frozen(split_path, splits.to_arrays(frozen))

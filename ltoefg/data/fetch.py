@@ -46,7 +46,9 @@ def verify(path: Path, expected: str) -> Path:
         If the file is missing or its hash differs.
     """
     if not path.is_file():
-        raise DataError(f"{path}: the data file is missing; reinstall ltoefg or run `ltoefg fetch`.")
+        raise DataError(
+            f"{path}: the data file is missing; reinstall ltoefg or run `ltoefg fetch`."
+        )
     actual = sha256(path)
     if actual != expected:
         raise DataError(
@@ -81,7 +83,9 @@ def fetch(version: str, progress: bool = False, retries: int = DEFAULT_RETRIES) 
     """
     entry = registry.get(version)
     if entry.data is None:
-        raise DataError(f"data-set version {version!r} is not available here: {entry.how_to_build}.")
+        raise DataError(
+            f"data-set version {version!r} is not available here: {entry.how_to_build}."
+        )
     filename, expected = entry.data.filename, entry.data.sha256
     base_url = os.environ.get(ENV_DATA_URL)
     if not base_url and entry.embedded:

@@ -38,7 +38,10 @@ def pcm_arrays(progress: bool = False, n_structures: int | None = None) -> h5for
     n = structures.N_STRUCTURES if n_structures is None else n_structures
     frames, table = structures.generate_structures(n_structures=n, progress=progress)
     efg = np.concatenate(
-        [pointcharge.pcm_efg(a) for a in tqdm(frames, desc="point-charge EFG", disable=not progress)]
+        [
+            pointcharge.pcm_efg(a)
+            for a in tqdm(frames, desc="point-charge EFG", disable=not progress)
+        ]
     )
     params = {
         "structures": structures.GENERATOR_PARAMETERS,
@@ -86,7 +89,9 @@ def build_from_magres(directory: str | Path, out: str | Path, name: str | None =
     directory, out = Path(directory), Path(out)
     files = sorted(directory.glob("*.magres"))
     if not files:
-        raise DataError(f"{directory}: no .magres files found; point --magres at the folder that holds them.")
+        raise DataError(
+            f"{directory}: no .magres files found; point --magres at the folder that holds them."
+        )
     if not out.parent.is_dir():
         raise DataError(f"{out}: the folder {out.parent} does not exist; create it first.")
     frames, tensors = [], []

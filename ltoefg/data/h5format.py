@@ -100,7 +100,9 @@ class DatasetArrays:
         return int(self.numbers.size)
 
 
-def vzz_statistics(efg: NDArray[np.float64], numbers: NDArray[np.int64]) -> dict[str, dict[str, float]]:
+def vzz_statistics(
+    efg: NDArray[np.float64], numbers: NDArray[np.int64]
+) -> dict[str, dict[str, float]]:
     """Mean and population std (ddof = 0) of |Vzz| per nucleus present (V/Å²).
 
     Parameters
@@ -182,7 +184,9 @@ def write(path: str | Path, data: DatasetArrays) -> Path:
                 t.create_dataset(col, data=values)
             s = f.create_group("sites")
             s.create_dataset("numbers", data=np.asarray(data.numbers, np.int64), **_COMPRESSION)
-            s.create_dataset("positions", data=np.asarray(data.positions, np.float64), **_COMPRESSION)
+            s.create_dataset(
+                "positions", data=np.asarray(data.positions, np.float64), **_COMPRESSION
+            )
             s.create_dataset("wyckoff", data=np.asarray(data.wyckoff).astype("S4"), **_COMPRESSION)
             s.create_dataset("efg", data=np.asarray(data.efg, np.float64), **_COMPRESSION)
         umask = os.umask(0)
@@ -220,7 +224,8 @@ def read(path: str | Path) -> DatasetArrays:
             if version != FORMAT_VERSION:
                 raise DataError(
                     f"{path}: data-set format version {version} is not supported by this "
-                    f"ltoefg (it reads version {FORMAT_VERSION}); upgrade ltoefg or rebuild the file."
+                    f"ltoefg (it reads version {FORMAT_VERSION}); upgrade ltoefg or rebuild "
+                    "the file."
                 )
             table = pd.DataFrame(
                 {

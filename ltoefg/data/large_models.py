@@ -191,9 +191,7 @@ class SwapEnergyModel:
     e_fixed: float
 
     @classmethod
-    def from_host(
-        cls, atoms: Atoms, indices: ArrayLike, tol: float = 1e-10
-    ) -> SwapEnergyModel:
+    def from_host(cls, atoms: Atoms, indices: ArrayLike, tol: float = 1e-10) -> SwapEnergyModel:
         """Build the model from a host whose non-D atoms carry their formal charges.
 
         Parameters
@@ -689,4 +687,3 @@ def read_models(path: str | Path) -> list[Atoms]:
 
     frames = read(path, index=":")
     return list(frames)
-

@@ -113,18 +113,27 @@ class Dataset:
         return np.flatnonzero(self.species == nucleus).astype(np.int64)
 
     def atoms(self, i: int) -> Atoms:
-        """Structure ``i`` as ase.Atoms with per-atom arrays ``efg`` (V/Å²), ``site_id``, ``wyckoff``."""
+        """Structure ``i`` as ase.Atoms with arrays ``efg`` (V/Å²), ``site_id``, ``wyckoff``."""
         if not 0 <= i < self.n_structures:
-            raise DataError(f"{self.path}: no structure {i} (the data set has {self.n_structures}).")
+            raise DataError(
+                f"{self.path}: no structure {i} (the data set has {self.n_structures})."
+            )
         d = self._data
         lo, hi = int(d.offsets[i]), int(d.offsets[i + 1])
-        at = Atoms(numbers=d.numbers[lo:hi], positions=d.positions[lo:hi], cell=d.cells[i], pbc=d.pbc[i])
+        at = Atoms(
+            numbers=d.numbers[lo:hi], positions=d.positions[lo:hi], cell=d.cells[i], pbc=d.pbc[i]
+        )
         at.new_array("efg", d.efg[lo:hi].copy())
         at.new_array("site_id", np.arange(lo, hi, dtype=np.int64))
         at.new_array("wyckoff", d.wyckoff[lo:hi].copy())
         at.info["structure"] = i
         if not d.structure_table.empty:
-            at.info.update({k: v.item() if hasattr(v, "item") else v for k, v in d.structure_table.iloc[i].items()})
+            at.info.update(
+                {
+                    k: v.item() if hasattr(v, "item") else v
+                    for k, v in d.structure_table.iloc[i].items()
+                }
+            )
         return at
 
     def structures(self) -> list[Atoms]:

@@ -122,7 +122,9 @@ def registry() -> dict[str, DatasetVersion]:
     try:
         raw = json.loads(REGISTRY_FILE.read_text())
     except (OSError, ValueError) as exc:
-        raise DataError(f"{REGISTRY_FILE}: the registry is unreadable ({exc}); reinstall ltoefg.") from None
+        raise DataError(
+            f"{REGISTRY_FILE}: the registry is unreadable ({exc}); reinstall ltoefg."
+        ) from None
     return {name: _parse(name, entry) for name, entry in raw["versions"].items()}
 
 

@@ -124,7 +124,7 @@ def make_split(
 
 
 def split_key(kind: str, nucleus: str, part: str) -> str:
-    """Key of one array in a frozen splits file, e.g. ``random/Li/test`` or ``random/Li/fold3/val``."""
+    """Key of an array in a frozen splits file, e.g. ``random/Li/test``, ``random/Li/fold3/val``."""
     return f"{kind}/{nucleus}/{part}"
 
 
@@ -153,7 +153,9 @@ def from_arrays(arrays: dict[str, IdArray], kind: str, nucleus: str) -> Split:
 def save_frozen(path: str | Path, arrays: dict[str, IdArray]) -> None:
     """Write frozen split arrays (compressed npz)."""
     with open(path, "wb") as fh:
-        np.savez_compressed(fh, **{k: np.asarray(v, dtype=np.int64) for k, v in sorted(arrays.items())})
+        np.savez_compressed(
+            fh, **{k: np.asarray(v, dtype=np.int64) for k, v in sorted(arrays.items())}
+        )
 
 
 def load_frozen(path: str | Path) -> dict[str, IdArray]:
