@@ -191,3 +191,48 @@ def _run_train(args: argparse.Namespace) -> int:
         report, _ = P.run(kind, opts, args.out / kind, root=None if args.no_entries else REPO)
         print(_summary(report))
     return 0
+
+
+def _curve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nucleus", choices=C.NUCLEI, default="Li")
+    p.add_argument("--split", choices=C.SPLITS, default="random")
+    p.add_argument(
+        "--sizes",
+        default="250,500,1000,2000,4000,8000,all",
+        help="training-set sizes, comma-separated ('all' = the whole training set)",
+    )
+    p.add_argument("--tensor-entry", type=Path, default=None, help="entry with tuned λ-SOAP hypers")
+    p.add_argument("--scalar-entry", type=Path, default=None, help="entry with tuned scalar hypers")
+    p.add_argument("--n-active", type=int, default=1000, help="active environments (capped at n)")
+    p.add_argument("--out", type=Path, default=Path("leaderboard/learning-curves"))
+
+
+@command(
+    "learning-curve",
+    help="metrics vs. training-set size for both baselines (paper Fig. 5): CSV table + PNG plot",
+    arguments=_curve_args,
+)
+def _run_curve(args: argparse.Namespace) -> int:
+    from . import learning_curve as L
+
+    sizes: list[int | None] = []
+    for word in args.sizes.split(","):
+        word = word.strip()
+        if word == "all":
+            sizes.append(None)
+        elif word.isdigit() and int(word) > 0:
+            sizes.append(int(word))
+        else:
+            raise CommandError(f"--sizes: {word!r} is not a positive integer or 'all'.")
+    entries = {}
+    for kind, path in ((C.KIND_TENSOR, args.tensor_entry), (C.KIND_OBSERVABLES, args.scalar_entry)):
+        if path is not None:
+            try:
+                entries[kind] = json.loads(path.read_text())[C.LB_HYPERPARAMETERS]
+            except (OSError, ValueError, KeyError) as exc:
+                raise CommandError(f"{path}: not a readable leaderboard entry ({exc}).") from None
+    table = L.learning_curve(args.nucleus, args.split, sizes, entries, args.n_active)
+    csv, png = L.write(table, args.out, args.nucleus, args.split)
+    print(table.to_string(index=False))
+    print(f"wrote {csv}" + (f" and {png}" if png else ""))
+    return 0
