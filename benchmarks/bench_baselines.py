@@ -17,9 +17,9 @@ process) with::
     python benchmarks/bench_baselines.py prototype [--n-active 640|none]
     python benchmarks/bench_baselines.py scale --species O --n-train 31488 --n-active 2000
 
-The structures are built here (spinel LiTi2O4-like 42-atom R-3m cells with 2 of
-the 12 16d Ti replaced by Li, strained and rattled) and labelled with a
-truncated point-charge EFG, so the suite does not depend on the data set.
+The structures follow the pcm-v1 protocol (``ltoefg.data.structures``, another
+seed) and are labelled with the pcm-v1 point-charge EFG, so the workload is the
+issue's prototype without reading the data file.
 """
 
 from __future__ import annotations
@@ -34,15 +34,15 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.build import make_supercell
-from ase.spacegroup import crystal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from baselines.features import compute_descriptors, select_centres  # noqa: E402
 from baselines.models import Hypers, ScalarSoapModel, TensorSoapModel  # noqa: E402
 from baselines.sparse_gpr import farthest_point_sampling  # noqa: E402
-from ltoefg.tensors import symmetric_traceless, to_spherical  # noqa: E402
+from ltoefg.data.pointcharge import pcm_efg  # noqa: E402
+from ltoefg.data.structures import generate_structures  # noqa: E402
+from ltoefg.tensors import to_spherical  # noqa: E402
 
 PROTOTYPE = Hypers(cutoff=5.0, sigma=0.4, n_max=5, l_max=4, zeta=2.0, regularisation=1e-4)
 
@@ -51,53 +51,15 @@ PROTOTYPE = Hypers(cutoff=5.0, sigma=0.4, n_max=5, l_max=4, zeta=2.0, regularisa
 
 
 def lto_like_frames(n: int, seed: int = 0) -> list[Atoms]:
-    """``n`` strained, rattled 42-atom LTO-like cells (8 Li, 10 Ti, 24 O each)."""
-    rng = np.random.default_rng(seed)
-    x = 0.2625
-    prim = crystal(
-        ["Li", "Ti", "O"],
-        basis=[(0.125, 0.125, 0.125), (0.5, 0.5, 0.5), (x, x, x)],
-        spacegroup=227,
-        setting=2,
-        cellpar=[8.36, 8.36, 8.36, 90, 90, 90],
-        primitive_cell=True,
-    )
-    base = make_supercell(prim, np.array([[1, -1, 0], [0, 1, -1], [1, 1, 1]]))
-    ti = np.flatnonzero(base.numbers == 22)
-    frames = []
-    for _ in range(n):
-        at = base.copy()
-        at.numbers[rng.choice(ti, 2, replace=False)] = 3
-        strain = np.eye(3) * (1 + rng.normal(0, 0.01)) + rng.normal(0, 0.005, (3, 3))
-        at.set_cell(at.cell[:] @ strain, scale_atoms=True)
-        at.positions += rng.normal(0, 0.08, at.positions.shape)
-        frames.append(at)
+    """``n`` structures of the pcm-v1 protocol (ltoefg's generator; seed 0 = not pcm-v1's)."""
+    frames, _ = generate_structures(n_structures=n, seed=seed)
     return frames
 
 
-def point_charge_efg(frames: list[Atoms], centres: np.ndarray, r_cut: float = 6.0) -> np.ndarray:
-    """Truncated point-charge EFG Σ q (3 r rᵀ − r² 1)/r⁵ (formal charges, r < r_cut), (n, 3, 3)."""
-    charges = np.zeros(119)
-    charges[[3, 8, 22]] = [1.0, -2.0, 4.0]
-    out = np.zeros((len(centres), 3, 3))
-    for s in np.unique(centres[:, 0]):
-        at = frames[s]
-        cell = at.cell[:]
-        n_img = np.ceil(r_cut * np.linalg.norm(np.linalg.inv(cell), axis=0)).astype(int) + 1
-        grid = np.stack(
-            np.meshgrid(*[np.arange(-m, m + 1) for m in n_img], indexing="ij"), -1
-        ).reshape(-1, 3)
-        images = (at.positions[None] + (grid @ cell)[:, None]).reshape(-1, 3)
-        q = np.tile(charges[at.numbers], len(grid))
-        rows = np.flatnonzero(centres[:, 0] == s)
-        for k in rows:
-            d = images - at.positions[centres[k, 1]]
-            r2 = np.einsum("ij,ij->i", d, d)
-            keep = (r2 > 1e-12) & (r2 < r_cut**2)
-            dk, rk = d[keep], r2[keep]
-            t = 3 * dk[:, :, None] * dk[:, None, :] - rk[:, None, None] * np.eye(3)
-            out[k] = np.einsum("i,ijk->jk", q[keep] / rk**2.5, t)
-    return symmetric_traceless(out)
+def point_charge_efg(frames: list[Atoms], centres: np.ndarray) -> np.ndarray:
+    """The pcm-v1 labels (Ewald point-charge EFG, V/Å²) of (structure, atom) centres, (n, 3, 3)."""
+    labels = {int(s): pcm_efg(frames[int(s)]) for s in np.unique(centres[:, 0])}
+    return np.array([labels[int(s)][int(a)] for s, a in centres])
 
 
 def prototype_data(seed: int = 0) -> tuple[list[Atoms], np.ndarray, np.ndarray]:
