@@ -112,11 +112,13 @@ def box_behnken_search(
 
     results = [run(p, "design") for p in coded]
     objectives = list(results[0])
+    scored = [np.asarray(p) for p in coded]
     for name in objectives:
         y = np.array([r[name] for r in results])
         opt = response_surface_minimum(coded, y)
-        if not any(np.allclose(opt, p) for p in coded):
+        if not any(np.allclose(opt, p) for p in scored):  # each point is measured once
             run(opt, f"surface:{name}")
+            scored.append(opt)
     best: dict[str, dict[str, float]] = {}
     for name in objectives:
         rows = [r for r in table if f"cv_{name}" in r]

@@ -42,3 +42,17 @@ def test_search_picks_best_measured_point_per_objective() -> None:
     assert res.best["first"] == pytest.approx({"a": 1.3, "b": 0.5, "c": 1.0})
     assert res.best["second"] == pytest.approx({"a": 0.2, "b": 1.8, "c": 1.0})
     assert len(res.table) == 13 + 2
+
+
+def test_shared_surface_point_is_measured_once() -> None:
+    factors = [Factor("a", 0.0, 2.0), Factor("b", 0.0, 2.0), Factor("c", 0.0, 2.0)]
+    calls = []
+
+    def evaluate(v):
+        calls.append(dict(v))
+        f = (v["a"] - 1.3) ** 2 + (v["b"] - 0.5) ** 2 + (v["c"] - 1.0) ** 2
+        return {"first": f, "second": 2.0 * f}  # same minimiser for both objectives
+
+    res = box_behnken_search(factors, evaluate)
+    assert len(calls) == 13 + 1
+    assert res.best["first"] == res.best["second"] == pytest.approx({"a": 1.3, "b": 0.5, "c": 1.0})
