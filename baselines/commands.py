@@ -44,9 +44,11 @@ def _summary(report: dict[str, Any]) -> str:
         (C.R_MAE_OMEGA_Q_KHZ, "ωQ kHz"),
         (C.R_FRAC_OMEGA_Q_WITHIN, "≤10kHz"),
     )
+    from ltoefg.report_text import label_phrase
+
     lines = [
-        f"  {report[C.RT_MODEL]} — {report[C.RT_DATASET]} ({report[C.RT_LABEL_METHOD]}), "
-        f"split {report[C.RT_SPLIT]}: MAE"
+        f"  {report[C.RT_MODEL]} — {report[C.RT_DATASET]} "
+        f"({label_phrase(report[C.RT_LABEL_METHOD])}), split {report[C.RT_SPLIT]}: MAE"
     ]
     for nucleus, rep in report[C.RT_NUCLEI].items():
         cells = "  ".join(f"{label} {rep[k]:.3g}" for k, label in keys)
