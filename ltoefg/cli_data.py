@@ -12,7 +12,12 @@ from ltoefg.cli import command
 @command
 def _fetch(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fetch", help="download (if needed) and verify data-set versions")
-    p.add_argument("version", nargs="?", default=C.DEFAULT_DATASET, help="version (default pcm-v1)")
+    p.add_argument(
+        "version",
+        nargs="?",
+        default=C.DEFAULT_DATASET,
+        help=f"version (default {C.DEFAULT_DATASET})",
+    )
     p.add_argument(
         "--all", action="store_true", help="every registered version with a known address"
     )
@@ -64,9 +69,17 @@ def _run_info(args: argparse.Namespace) -> int:
 @command
 def _generate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "generate", help="rebuild pcm-v1 from scratch (structures + point-charge labels)"
+        "generate",
+        help="rebuild a point-charge release from scratch (structures + point-charge labels)",
     )
     p.add_argument("--out", required=True, type=Path, help="output .h5 file")
+    p.add_argument(
+        "--version",
+        dest="pcm_version",
+        default="pcm-v2",
+        choices=("pcm-v2", "pcm-v1"),
+        help="which release to rebuild (default pcm-v2)",
+    )
     p.add_argument("--n-structures", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(handler=_run_generate)
 
@@ -74,7 +87,9 @@ def _generate(sub: argparse._SubParsersAction) -> None:
 def _run_generate(args: argparse.Namespace) -> int:
     from ltoefg.data.generate import generate_pcm
 
-    path = generate_pcm(args.out, progress=True, n_structures=args.n_structures)
+    path = generate_pcm(
+        args.out, progress=True, n_structures=args.n_structures, name=args.pcm_version
+    )
     print(f"wrote {path}")
     return 0
 

@@ -23,7 +23,7 @@ DEFAULT_TAU = 0.1
 OMEGA_Q_THRESHOLD_KHZ = 10.0
 
 # --- data set / splits ------------------------------------------------------
-DEFAULT_DATASET = "pcm-v1"
+DEFAULT_DATASET = "pcm-v2"
 SPLITS: tuple[str, ...] = ("random", "structure", "ordering")
 N_FOLDS = 5
 TEST_FRACTION = 0.2

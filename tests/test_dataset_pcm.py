@@ -1,24 +1,62 @@
-"""The embedded pcm-v1 data set: counts, frozen statistics, frozen splits, regeneration."""
+"""The embedded point-charge releases (pcm-v2, the default, and legacy pcm-v1): counts,
+frozen statistics, frozen splits, regeneration."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
 
 import ltoefg
 from ltoefg import constants as C
-from ltoefg.data import registry, splits
+from ltoefg.data import splits
 from ltoefg.data.generate import pcm_arrays
 from ltoefg.nmr import principal_axes
 
-pytestmark = pytest.mark.skipif(
-    registry.get("pcm-v1").data is None, reason="pcm-v1 is not registered yet"
-)
+PCM_VERSIONS = ("pcm-v2", "pcm-v1")
 
 
-@pytest.fixture(scope="module")
-def ds() -> ltoefg.Dataset:
-    return ltoefg.load("pcm-v1")
+@pytest.fixture(scope="module", params=PCM_VERSIONS)
+def ds(request: pytest.FixtureRequest) -> ltoefg.Dataset:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ltoefg.data.loader.SupersededWarning)
+        return ltoefg.load(request.param)
+
+
+def test_default_is_pcm_v2_offline_and_v1_says_it_is_superseded() -> None:
+    assert C.DEFAULT_DATASET == "pcm-v2"
+    assert ltoefg.load().name == "pcm-v2"
+    with pytest.warns(ltoefg.data.loader.SupersededWarning, match="superseded by 'pcm-v2'"):
+        old = ltoefg.load("pcm-v1")
+    assert old.name == "pcm-v1" and old.n_sites == 68_880
+
+
+def test_structure_split_is_shared_across_nuclei_in_v2_only() -> None:
+    """Issue 9: v1 drew test structures per nucleus (254 of the 328 Li-test structures sat
+    in the O training set); v2 shares one structure permutation across nuclei."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ltoefg.data.loader.SupersededWarning)
+        v1 = ltoefg.load("pcm-v1")
+    v2 = ltoefg.load("pcm-v2")
+
+    def structures_of(d: ltoefg.Dataset, ids: np.ndarray) -> np.ndarray:
+        return np.unique(d.site_structure[ids])
+
+    li1, o1 = v1.split("structure", "Li"), v1.split("structure", "O")
+    leak = np.intersect1d(structures_of(v1, li1.test), structures_of(v1, o1.train))
+    assert structures_of(v1, li1.test).size == 328 and leak.size == 254
+    ref = v2.split("structure", "Li")
+    for nucleus in C.NUCLEI:
+        sp = v2.split("structure", nucleus)
+        np.testing.assert_array_equal(structures_of(v2, sp.test), structures_of(v2, ref.test))
+        for (_, va), (_, va_ref) in zip(sp.folds, ref.folds, strict=True):
+            np.testing.assert_array_equal(structures_of(v2, va), structures_of(v2, va_ref))
+        for other in C.NUCLEI:
+            train_other = v2.split("structure", other).train
+            assert (
+                np.intersect1d(structures_of(v2, sp.test), structures_of(v2, train_other)).size == 0
+            )
 
 
 def test_counts(ds: ltoefg.Dataset) -> None:
@@ -99,12 +137,12 @@ def test_atoms_carry_efg(ds: ltoefg.Dataset) -> None:
 
 
 def test_rebuilding_matches_registered_file_numerically(ds: ltoefg.Dataset) -> None:
-    """Rebuild pcm-v1 from scratch (~30 s) and compare every array to 1e-9 relative.
+    """Rebuild the release from scratch (~30 s) and compare every array to 1e-9 relative.
 
     Floating-point results may differ in the last bits between machines, so the
     rebuilt file is compared numerically, not by hash.
     """
-    rebuilt = pcm_arrays()
+    rebuilt = pcm_arrays(name=ds.name)
     np.testing.assert_array_equal(rebuilt.numbers, ds._data.numbers)
     np.testing.assert_allclose(rebuilt.positions, ds._data.positions, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(rebuilt.cells, ds._data.cells, rtol=1e-9, atol=1e-12)

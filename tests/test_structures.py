@@ -20,8 +20,13 @@ def parent():
 
 @pytest.fixture(scope="module")
 def dataset():
-    # full size takes a few seconds: generate once per module
+    # full size (protocol v2, pcm-v2) takes ~15 s: generate once per module
     return S.generate_structures()
+
+
+@pytest.fixture(scope="module")
+def dataset_v1():
+    return S.generate_structures(protocol="v1")
 
 
 def test_parent_cell_geometry(parent):
@@ -168,17 +173,93 @@ def _brute_force_min_distance(structures):
     return np.array(out)
 
 
+def _brute_force_pair_min(structures):
+    """Shortest distance per species pair over all structures, from 27 explicit images."""
+    shifts = np.array(list(itertools.product((-1, 0, 1), repeat=3)), dtype=float)
+    best: dict[tuple[str, str], float] = {}
+    for a in structures:
+        pos = a.positions
+        images = (pos[None, :, :] + (shifts @ a.cell[:])[:, None, :]).reshape(-1, 3)
+        d = np.linalg.norm(pos[:, None, :] - images[None, :, :], axis=-1).reshape(
+            len(a), len(shifts), len(a)
+        )
+        d[d < 1e-9] = np.inf
+        d = d.min(axis=1)
+        sym = np.array(a.get_chemical_symbols())
+        for x, y in itertools.combinations_with_replacement(("Li", "Ti", "O"), 2):
+            m = d[np.ix_(sym == x, sym == y)]
+            key = tuple(sorted((x, y)))
+            best[key] = min(best.get(key, np.inf), float(m.min()))
+    return best
+
+
+def test_pair_guards_v2_hold_over_all_1640_structures(dataset):
+    """Smallest distance per species pair over every pcm-v2 structure (brute force)."""
+    structures, _ = dataset
+    best = _brute_force_pair_min(structures)
+    guards = {tuple(sorted(k)): v for k, v in S.PAIR_GUARDS_V2.items()}
+    assert set(best) == set(guards)
+    for pair, d in best.items():
+        assert d >= guards[pair], pair
+        # the guard binds: the rattle reaches it (within 0.1 Å) for every pair but Li–Li
+        if pair != ("Li", "Li"):
+            assert d < guards[pair] + 0.1, pair
+    # the close contacts of pcm-v1 are gone (issue 9: O–O 1.51, Ti–O < 1.65, Li–O < 1.7 Å)
+    assert best[("O", "O")] >= 2.2 and best[("O", "Ti")] >= 1.65 and best[("Li", "O")] >= 1.7
+    # the vectorised per-pair minimum agrees with the brute force
+    pos = np.array([a.positions for a in structures])
+    cell = np.array([a.cell[:] for a in structures])
+    num = np.array([a.numbers for a in structures])
+    fast = S.pair_min_distances(pos, cell, num)
+    for (x, y), d in fast.items():
+        assert d.min() == pytest.approx(best[tuple(sorted((x, y)))], abs=1e-10)
+
+
+def test_v1_structures_keep_their_single_guard_and_contacts(dataset_v1):
+    """pcm-v1 stays rebuildable: one 1.5 Å guard, with the contacts issue 9 measured."""
+    structures, records = dataset_v1
+    best = _brute_force_pair_min(structures)
+    assert min(best.values()) >= S.GUARD_DISTANCE
+    assert best[("O", "O")] == pytest.approx(1.51, abs=0.01)
+    assert best[("Ti", "Ti")] == pytest.approx(1.78, abs=0.01)
+    assert best[("Li", "Ti")] == pytest.approx(1.73, abs=0.01)
+    np.testing.assert_allclose(
+        records["min_distance"], _brute_force_min_distance(structures), atol=1e-10
+    )
+
+
+def test_every_v2_structure_passes_abinit_paw_overlap_check(dataset, dataset_v1):
+    """ABINIT's voluminal PAW-sphere overlap stays below its default pawovlp (5 %) in v2."""
+    from ltoefg.dft.paw import ABINIT_DEFAULT_PAWOVLP, max_overlap_percent
+
+    v2 = np.array([max_overlap_percent(a) for a in dataset[0]])
+    assert v2.max() < ABINIT_DEFAULT_PAWOVLP
+    v1 = np.array([max_overlap_percent(a) for a in dataset_v1[0]])
+    assert 0.7 < np.mean(v1 > ABINIT_DEFAULT_PAWOVLP) < 0.85  # issue 9 measured 77 %
+
+
+def test_lens_overlap_known_values():
+    from ltoefg.dft.paw import lens_overlap_percent
+
+    # equal spheres touching: 0; coincident: 100; half-way: the classic lens 5/16
+    assert lens_overlap_percent(1.0, 1.0, 2.0) == 0.0
+    assert lens_overlap_percent(1.0, 1.0, 1e-9) == pytest.approx(100.0, abs=1e-3)
+    assert lens_overlap_percent(1.0, 1.0, 1.0) == pytest.approx(100 * 5 / 16)
+    # a small sphere inside a big one counts 100 %
+    assert lens_overlap_percent(1.0, 0.2, 0.5) == pytest.approx(100.0)
+
+
 def test_guard_distance(dataset):
     structures, records = dataset
     dmin = _brute_force_min_distance(structures)
-    assert dmin.min() >= S.GUARD_DISTANCE
+    assert dmin.min() >= min(S.PAIR_GUARDS_V2.values())
     np.testing.assert_allclose(records["min_distance"], dmin, atol=1e-10)
     # records agree with ASE's minimum-image distances
     for k in range(0, 1640, 97):
         d = structures[k].get_all_distances(mic=True)
         np.fill_diagonal(d, np.inf)
         assert records["min_distance"][k] == pytest.approx(d.min(), abs=1e-10)
-    assert records["min_distance"].min() >= S.GUARD_DISTANCE
+    assert records["min_distance"].min() >= min(S.PAIR_GUARDS_V2.values())
 
 
 def test_distortion_ranges(dataset, parent):
@@ -200,9 +281,15 @@ def test_distortion_ranges(dataset, parent):
     np.testing.assert_allclose(
         structures[k].cell[:], r.scale * parent.cell[:] @ (np.eye(3) + eps), atol=1e-12
     )
-    # neighbour distances spread widely (paper Fig. 2b: ~1–2 Å)
-    d = np.concatenate([neighbor_list("d", a, 2.6) for a in structures[::10]])
-    assert d.min() >= S.GUARD_DISTANCE and d.max() - d.min() > 1.0
+    # neighbour distances spread widely (paper Fig. 2b: ~1–2 Å around the mean)
+    for a_sym, b_sym, cut in (("Ti", "O", 2.8), ("Li", "O", 2.8), ("O", "O", 3.4)):
+        d = []
+        for a in structures[::10]:
+            i, j, dist = neighbor_list("ijd", a, cut)
+            sym = np.array(a.get_chemical_symbols())
+            d.append(dist[(sym[i] == a_sym) & (sym[j] == b_sym)])
+        d = np.concatenate(d)
+        assert d.max() - d.min() > 1.0, (a_sym, b_sym)
 
 
 def test_determinism():
@@ -219,11 +306,15 @@ def test_determinism():
 
 
 def test_generator_parameters_json():
-    text = json.dumps(S.GENERATOR_PARAMETERS)
-    back = json.loads(text)
-    assert back["n_structures"] == 1640
+    back = json.loads(json.dumps(S.generator_parameters("v1")))
+    assert back["n_structures"] == 1640 and back["protocol_version"] == "v1"
     assert back["guard_distance_angstrom"] == S.GUARD_DISTANCE
     assert back["default_seed"] == S.DEFAULT_SEED
+    back = json.loads(json.dumps(S.GENERATOR_PARAMETERS))
+    assert back["protocol_version"] == "v2"
+    assert back["pair_guards_angstrom"]["O-O"] == S.PAIR_GUARDS_V2[("O", "O")]
+    with pytest.raises(ValueError, match="unknown structure protocol"):
+        S.generate_structures(6, protocol="v3")
 
 
 def test_cubic_supercell():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import cached_property
 from pathlib import Path
 
@@ -15,6 +16,10 @@ from ltoefg import constants as C
 from ltoefg.data import fetch as _fetch
 from ltoefg.data import h5format, registry, splits
 from ltoefg.errors import DataError
+
+
+class SupersededWarning(UserWarning):
+    """Opening a data-set version that a newer release replaces."""
 
 
 class Dataset:
@@ -33,10 +38,13 @@ class Dataset:
         How the EFG labels were made (``pcm-v1``: point charges, not DFT).
     """
 
-    def __init__(self, path: str | Path, frozen_splits: Path | None = None) -> None:
+    def __init__(
+        self, path: str | Path, frozen_splits: Path | None = None, split_scheme: int = 2
+    ) -> None:
         self.path = Path(path)
         self._data = h5format.read(self.path)
         self._frozen_splits = frozen_splits
+        self._split_scheme = split_scheme
         self.name = self._data.name
         self.label_method = self._data.label_method
         self.label_description = self._data.label_description
@@ -160,7 +168,9 @@ class Dataset:
         """Regenerate a split from the site table (what the frozen lists were made from)."""
         table = self.structure_table
         ordering = table["ordering"].to_numpy() if "ordering" in table else None
-        return splits.make_split(kind, nucleus, self.species, self.site_structure, ordering)
+        return splits.make_split(
+            kind, nucleus, self.species, self.site_structure, ordering, self._split_scheme
+        )
 
 
 def load(version: str | Path = C.DEFAULT_DATASET, progress: bool = False) -> Dataset:
@@ -169,7 +179,7 @@ def load(version: str | Path = C.DEFAULT_DATASET, progress: bool = False) -> Dat
     Parameters
     ----------
     version : str or pathlib.Path
-        A registered version name (default ``"pcm-v1"``) or the path of an
+        A registered version name (default ``"pcm-v2"``) or the path of an
         ltoefg HDF5 file (e.g. one written by ``ltoefg build --magres``).
     progress : bool
         Show a download progress bar.
@@ -181,8 +191,16 @@ def load(version: str | Path = C.DEFAULT_DATASET, progress: bool = False) -> Dat
     if isinstance(version, Path) or str(version).endswith((".h5", ".hdf5")):
         return Dataset(Path(version))
     entry = registry.get(str(version))
+    if entry.superseded_by:
+        warnings.warn(
+            f"data-set version {entry.name!r} is superseded by {entry.superseded_by!r}; it "
+            f"stays available for reproducing old results, but use "
+            f"ltoefg.load({entry.superseded_by!r}) for new work.",
+            SupersededWarning,
+            stacklevel=2,
+        )
     path = _fetch.fetch(entry.name, progress=progress)
     frozen = None
     if entry.splits is not None:
         frozen = _fetch.verify(registry.FILES_DIR / entry.splits.filename, entry.splits.sha256)
-    return Dataset(path, frozen_splits=frozen)
+    return Dataset(path, frozen_splits=frozen, split_scheme=entry.split_scheme)

@@ -54,6 +54,10 @@ class DatasetVersion:
         Sites per nucleus.
     how_to_build : str
         What to do when the file is not available (DFT versions).
+    split_scheme : int
+        Scheme of :func:`ltoefg.data.splits.make_split` the frozen splits were made with.
+    superseded_by : str
+        The release that replaces this one ("" if current); opening it warns.
     """
 
     name: str
@@ -67,6 +71,8 @@ class DatasetVersion:
     n_sites: int
     counts: dict[str, int]
     how_to_build: str = ""
+    split_scheme: int = 2
+    superseded_by: str = ""
 
 
 def _file_entry(raw: Any, where: str) -> FileEntry | None:
@@ -113,6 +119,8 @@ def _parse(name: str, raw: dict[str, Any]) -> DatasetVersion:
         n_sites=raw["n_sites"],
         counts=counts,
         how_to_build=str(raw.get("how_to_build", "")),
+        split_scheme=int(raw.get("split_scheme", 2)),
+        superseded_by=str(raw.get("superseded_by", "")),
     )
 
 

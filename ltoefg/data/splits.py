@@ -8,14 +8,20 @@ Three kinds, each per nucleus and over global ``site_id``s:
     ``numpy.array_split`` cuts into 5 CV folds (no id dropped).
 ``structure``
     Leakage-free: the same on a seeded permutation of the structures, so that
-    all sites of a structure fall on one side (and in one fold).
+    all sites of a structure fall on one side (and in one fold). Scheme 2
+    (``pcm-v2`` on): one structure permutation shared by all nuclei, so the
+    test structures (and the fold of every structure) are the same for Li, Ti
+    and O and a joint multi-species model never sees a test structure through
+    another nucleus. Scheme 1 (``pcm-v1``) drew the structures per nucleus.
 ``ordering``
     Transfer: the test set is every structure of one 16d Li/Ti ordering
     (:data:`HELD_OUT_ORDERING`); the 5 folds are leave-one-ordering-out over
     the 5 remaining orderings.
 
 All arrays are sorted ascending. Random choices come from
-``numpy.random.default_rng([SPLIT_SEED, kind index, nucleus index])``.
+``numpy.random.default_rng([SPLIT_SEED, kind index, nucleus index])``, except the
+scheme-2 ``structure`` split, which uses ``default_rng([SPLIT_SEED, kind index])``
+for every nucleus.
 The lists of registered versions are frozen in an ``.npz`` whose SHA-256 the
 registry pins; :func:`make_split` regenerates them (a test checks equality).
 """
@@ -32,6 +38,9 @@ from ltoefg import constants as C
 from ltoefg.errors import DataError
 
 SPLIT_SEED = 20250401
+#: Split schemes: 1 (``pcm-v1``: structure split drawn per nucleus) and 2 (shared).
+SPLIT_SCHEMES: tuple[int, ...] = (1, 2)
+DEFAULT_SPLIT_SCHEME = 2
 #: The ordering held out by the ``ordering`` split (index in the canonical order of
 #: :func:`ltoefg.data.structures.enumerate_orderings`).
 HELD_OUT_ORDERING = 5
@@ -69,6 +78,7 @@ def make_split(
     site_species: NDArray[np.str_],
     site_structure: NDArray[np.int64],
     structure_ordering: NDArray[np.int64] | None = None,
+    scheme: int = DEFAULT_SPLIT_SCHEME,
 ) -> Split:
     """Generate a split from the site table.
 
@@ -84,7 +94,12 @@ def make_split(
         Structure index of every site.
     structure_ordering : numpy.ndarray of int, shape (S,), optional
         16d ordering of every structure (required by ``"ordering"``).
+    scheme : int
+        2 (default): the ``structure`` split shares one structure permutation
+        across nuclei; 1: as ``pcm-v1`` was frozen (per-nucleus permutation).
     """
+    if scheme not in SPLIT_SCHEMES:
+        raise DataError(f"unknown split scheme {scheme!r}; known: {SPLIT_SCHEMES}.")
     if kind not in C.SPLITS:
         raise DataError(f"unknown split {kind!r}; known splits: {', '.join(C.SPLITS)}.")
     if nucleus not in C.NUCLEI:
@@ -100,7 +115,11 @@ def make_split(
         test, train = perm[:n_test], perm[n_test:]
         groups = np.array_split(train, C.N_FOLDS)
     elif kind == "structure":
-        structures = np.unique(structure_of)
+        if scheme == 1:
+            structures = np.unique(structure_of)
+        else:  # every structure of the data set, one permutation for all nuclei
+            structures = np.unique(np.asarray(site_structure))
+            rng = np.random.default_rng([SPLIT_SEED, C.SPLITS.index(kind)])
         perm = rng.permutation(structures)
         n_test = int(round(C.TEST_FRACTION * structures.size))
         test_structures = perm[:n_test]

@@ -21,8 +21,18 @@ hexagonal (R-3m) cell of spinel Li4Ti5O12:
    (:func:`enumerate_orderings`).
 4. **Distortions.** Each structure takes its ordering's representative
    assignment, an isotropic lattice scale, a small random symmetric strain, and a
-   Monte-Carlo rattle with a hard minimum-distance guard
+   Monte-Carlo rattle with hard minimum-distance guards
    (:func:`generate_structures`, parameters in :data:`GENERATOR_PARAMETERS`).
+
+Protocol versions
+-----------------
+``"v1"`` (the structures of ``pcm-v1``) uses one guard, 1.5 Å, for every pair of
+atoms; it lets O–O come to 1.51 Å and Ti–O to 1.5 Å, contacts no known
+Li–Ti–O crystal has and that overlap ABINIT's PAW spheres. ``"v2"`` (the
+structures of ``pcm-v2`` and ``dft-pbe-v1``) uses one guard per species pair,
+:data:`PAIR_GUARDS_V2`, each sourced in ``docs/dataset.md`` (shortest distances
+in known Li–Ti–O crystals, and ABINIT's PAW-sphere overlap limit for Ti–O).
+Everything else (seed, draw order, ranges) is the same in both.
 
 The symmetry operations are found by a self-contained brute-force search
 (:func:`symmetry_operations`), so the package does not need spglib; the test
@@ -68,7 +78,10 @@ __all__ = [
     "cubic_supercell",
     "enumerate_orderings",
     "generate_structures",
+    "generator_parameters",
+    "guard_matrix",
     "min_distances",
+    "pair_min_distances",
     "parent_cell",
     "symmetry_operations",
 ]
@@ -93,9 +106,26 @@ STRAIN_MAX = 0.02
 RATTLE_AMPLITUDE_RANGE: tuple[float, float] = (0.02, 0.30)
 #: Number of Monte-Carlo rattle sweeps; each trial step has std σ/√n.
 RATTLE_N_ITER = 20
-#: Hard guard: a rattle move is rejected if it brings an atom closer than this
-#: to any other atom (Å, minimum image).
+#: Protocol v1 hard guard: a rattle move is rejected if it brings an atom closer
+#: than this to any other atom (Å, minimum image). Used by ``pcm-v1`` only.
 GUARD_DISTANCE = 1.5
+
+#: Protocol v2 guards per species pair (Å, minimum image). Sources (docs/dataset.md):
+#: shortest distances in known Li–Ti–O crystals; Ti–O also keeps ABINIT's PAW
+#: spheres (ti.hpc.paw 2.312 a0, O.xml 1.415 a0) below its default 5 %
+#: voluminal overlap (reached at 1.720 Å).
+PAIR_GUARDS_V2: dict[tuple[str, str], float] = {
+    ("Li", "Li"): 2.10,  # Li2O antifluorite Li–Li 2.31 Å (a/2, a = 4.62 Å)
+    ("Li", "Ti"): 2.50,  # Li2TiO3 / LTO edge-sharing octahedra 2.95 Å
+    ("Li", "O"): 1.75,  # shortest tetrahedral Li–O: LiOH 1.96 Å, Li2O 2.00 Å
+    ("Ti", "Ti"): 2.55,  # face-sharing Ti2O3 2.58 Å (rutile edge-sharing 2.96 Å)
+    ("Ti", "O"): 1.75,  # titanyl Ti=O 1.66–1.70 Å; PAW 5 % overlap at 1.720 Å
+    ("O", "O"): 2.25,  # shared octahedral edges: rutile 2.53 Å, LTO 2.66 Å
+}
+
+#: Structure protocol versions (see the module docstring).
+PROTOCOLS: tuple[str, ...] = ("v1", "v2")
+DEFAULT_PROTOCOL = "v2"
 
 #: Wyckoff labels of the three sublattices.
 WYCKOFF_8A, WYCKOFF_16D, WYCKOFF_32E = "8a", "16d", "32e"
@@ -330,23 +360,51 @@ def _counts_per_ordering(n_structures: int, n_orderings: int) -> list[int]:
 def _min_image_sq(
     diff: NDArray[np.float64], cell: NDArray[np.float64], inv: NDArray[np.float64]
 ) -> NDArray[np.float64]:
-    """Squared lengths of the rounded-fractional minimum image of batched difference vectors.
+    """Squared minimum-image lengths of batched difference vectors (exact for short ones).
 
-    ``diff`` (B, ..., 3), ``cell``/``inv`` (B, 3, 3). Exact for every vector whose
-    true minimum image is shorter than half the smallest perpendicular cell width.
+    ``diff`` (B, ..., 3), ``cell``/``inv`` (B, 3, 3). The vector is first reduced
+    by rounding its fractional coordinates, then compared with its images shifted
+    by the 8 in-plane lattice vectors n₁A + n₂B, n ∈ {−1, 0, 1}². For the LTO
+    cells (C ⟂ A, B within the strain, |C| ≈ 14.5 Å) this is the exact minimum
+    image of every vector shorter than :func:`_exact_radius` (≈ 5.6 Å), beyond
+    half the in-plane cell width (≈ 2.5 Å), where rounding alone can overestimate
+    (hexagonal cells, γ = 120°).
     """
     shape = diff.shape
     d = diff.reshape(shape[0], -1, 3)
     f = d @ inv
     f -= np.round(f)
     c = f @ cell
-    return np.einsum("bnk,bnk->bn", c, c).reshape(shape[:-1])
+    best = np.einsum("bnk,bnk->bn", c, c)
+    for n1 in (-1, 0, 1):
+        for n2 in (-1, 0, 1):
+            if n1 == 0 and n2 == 0:
+                continue
+            t = n1 * cell[:, 0, :] + n2 * cell[:, 1, :]
+            ct = c + t[:, None, :]
+            np.minimum(best, np.einsum("bnk,bnk->bn", ct, ct), out=best)
+    return best.reshape(shape[:-1])
 
 
-def _half_width(cell: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Half the smallest perpendicular width of each cell (B,), Å."""
-    inv = np.linalg.inv(cell)  # columns are reciprocal vectors (without 2π)
-    return 0.5 / np.linalg.norm(inv, axis=1).max(axis=1)
+def _exact_radius(cell: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Length below which :func:`_min_image_sq` is the exact minimum image, per cell (B,), Å.
+
+    A vector u = v + t with v the rounded representative (fractional
+    coordinates in [−½, ½]) and t a lattice vector: if t has a C component,
+    |u| ≥ ½·W_C (W_C the perpendicular width along C); if t is in-plane and not
+    one of the 8 checked shifts, |t| ≥ L₂ (the shortest such in-plane vector) and
+    |u| ≥ L₂ − |v_AB|, with |v_AB| ≤ ½ max(|A + B|, |A − B|). The radius is the
+    smaller of the two bounds.
+    """
+    inv = np.linalg.inv(cell)
+    w_c = 1.0 / np.linalg.norm(inv[:, :, 2], axis=1)
+    a, b = cell[:, 0, :], cell[:, 1, :]
+    half_diag = 0.5 * np.maximum(np.linalg.norm(a + b, axis=1), np.linalg.norm(a - b, axis=1))
+    far = [
+        n1 * a + n2 * b for n1 in range(-2, 3) for n2 in range(-2, 3) if max(abs(n1), abs(n2)) == 2
+    ]
+    l2 = np.min([np.linalg.norm(t, axis=1) for t in far], axis=0)
+    return np.minimum(0.5 * w_c, l2 - half_diag)
 
 
 def min_distances(positions: NDArray[np.float64], cell: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -362,18 +420,86 @@ def min_distances(positions: NDArray[np.float64], cell: NDArray[np.float64]) -> 
     Returns
     -------
     numpy.ndarray, shape (B,)
-        Minimum distance, Å. Exact when it is below half the smallest
-        perpendicular cell width (always the case for LTO cells); a
-        :class:`RuntimeError` is raised otherwise.
+        Minimum distance, Å. Exact when it is below :func:`_exact_radius`
+        (≈ 5.6 Å for LTO cells); a :class:`RuntimeError` is raised otherwise.
     """
     inv = np.linalg.inv(cell)
     n = positions.shape[1]
     d2 = _min_image_sq(positions[:, None, :, :] - positions[:, :, None, :], cell, inv)
     d2[:, np.arange(n), np.arange(n)] = np.inf
     dmin = np.sqrt(d2.min(axis=(1, 2)))
-    if np.any(dmin >= _half_width(cell)):
-        raise RuntimeError("minimum distance not resolvable by rounded minimum image")
+    if np.any(dmin >= _exact_radius(cell)):
+        raise RuntimeError("minimum distance not resolvable by the minimum-image search")
     return dmin
+
+
+def guard_matrix(
+    numbers: NDArray[np.int64], guards: dict[tuple[str, str], float] | float
+) -> NDArray[np.float64]:
+    """Pairwise minimum distances (Å) for atoms of the given atomic numbers.
+
+    Parameters
+    ----------
+    numbers : numpy.ndarray of int, shape (..., N)
+        Atomic numbers (a batch of structures is allowed).
+    guards : dict or float
+        One guard per unordered species pair (keys like ``("Li", "O")``), or one
+        value for every pair.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., N, N)
+        Guard distance of every atom pair, Å (symmetric).
+    """
+    numbers = np.asarray(numbers)
+    if not isinstance(guards, dict):
+        return np.full((*numbers.shape, numbers.shape[-1]), float(guards))
+    from ase.data import atomic_numbers
+
+    table = np.full((119, 119), np.nan)
+    for (a, b), d in guards.items():
+        za, zb = atomic_numbers[a], atomic_numbers[b]
+        table[za, zb] = table[zb, za] = d
+    out = table[numbers[..., :, None], numbers[..., None, :]]
+    if np.isnan(out).any():
+        raise ValueError("a species pair of the structure has no guard distance")
+    return out
+
+
+def pair_min_distances(
+    positions: NDArray[np.float64], cell: NDArray[np.float64], numbers: NDArray[np.int64]
+) -> dict[tuple[str, str], NDArray[np.float64]]:
+    """Shortest distance per species pair (minimum image) of each structure in a batch.
+
+    Parameters
+    ----------
+    positions : numpy.ndarray, shape (B, N, 3)
+        Cartesian positions, Å.
+    cell : numpy.ndarray, shape (B, 3, 3)
+        Cells (rows are lattice vectors), Å.
+    numbers : numpy.ndarray of int, shape (B, N)
+        Atomic numbers.
+
+    Returns
+    -------
+    dict
+        ``(a, b)`` (symbols, sorted by atomic number) → (B,) shortest a–b
+        distance, Å (``inf`` where a structure lacks the pair).
+    """
+    from ase.data import chemical_symbols
+
+    inv = np.linalg.inv(cell)
+    n = positions.shape[1]
+    d2 = _min_image_sq(positions[:, None, :, :] - positions[:, :, None, :], cell, inv)
+    d2[:, np.arange(n), np.arange(n)] = np.inf
+    out: dict[tuple[str, str], NDArray[np.float64]] = {}
+    zs = np.unique(numbers)
+    for i, za in enumerate(zs):
+        for zb in zs[i:]:
+            mask = (numbers[:, :, None] == za) & (numbers[:, None, :] == zb)
+            vals = np.where(mask, d2, np.inf).min(axis=(1, 2))
+            out[(chemical_symbols[za], chemical_symbols[zb])] = np.sqrt(vals)
+    return out
 
 
 def _mc_rattle(
@@ -382,50 +508,65 @@ def _mc_rattle(
     amplitude: NDArray[np.float64],
     rng: np.random.Generator,
     n_iter: int,
-    guard: float,
-    chunk: int = 512,
+    guard: float | NDArray[np.float64],
+    chunk: int = 128,
     callback: Any = None,
 ) -> NDArray[np.float64]:
-    """Monte-Carlo rattle of a batch of structures with a hard minimum-distance guard.
+    """Monte-Carlo rattle of a batch of structures with hard minimum-distance guards.
 
     Each sweep draws a Gaussian trial displacement (std ``amplitude/√n_iter`` per
     Cartesian component) for every atom of every structure at once. Atom i's
-    move is accepted if its new position keeps at least ``guard`` from the new
-    positions *and* from the old positions of all other atoms. Accepted and
-    rejected atoms together then still satisfy the guard: accepted–accepted pairs
+    move is accepted if its new position keeps at least the pair's guard from the
+    new positions *and* from the old positions of all other atoms. Accepted and
+    rejected atoms together then still satisfy the guards: accepted–accepted pairs
     were checked new–new, accepted–rejected pairs new–old, rejected–rejected pairs
     are unchanged. (All atoms moving at once is what makes this vectorisable; a
     sequential per-atom sweep as in hiPhive's ``mc_rattle`` gives the same kind of
     ensemble.)
+
+    ``guard`` is one distance for every pair (protocol v1) or an array
+    (B, N, N) of per-pair distances (protocol v2, :func:`guard_matrix`), Å.
     """
     pos = positions.copy()
     nb, n, _ = pos.shape
     inv = np.linalg.inv(cell)
-    if np.any(guard >= _half_width(cell)):
-        raise ValueError("guard distance must be below half the smallest cell width")
+    g = np.broadcast_to(np.asarray(guard, dtype=float), (nb, n, n))
+    if np.any(g.max(axis=(1, 2)) >= _exact_radius(cell)):
+        raise ValueError("a guard distance exceeds the exact minimum-image radius of a cell")
     step = (amplitude / np.sqrt(n_iter))[:, None, None]
     eye = np.eye(n, dtype=bool)
-    g2 = guard * guard
+    g2_all = g * g
     for _ in range(n_iter):
         trial_all = pos + step * rng.normal(size=pos.shape)
         for s in range(0, nb, chunk):
             sl = slice(s, s + chunk)
             old, new = pos[sl], trial_all[sl]
-            c, iv = cell[sl], inv[sl]
-            d_nn = _min_image_sq(new[:, None, :, :] - new[:, :, None, :], c, iv)
-            d_no = _min_image_sq(old[:, None, :, :] - new[:, :, None, :], c, iv)
+            c, iv, g2 = cell[sl], inv[sl], g2_all[sl]
+            d_nn = _min_image_sq(new[:, None, :, :] - new[:, :, None, :], c, iv) - g2
+            d_no = _min_image_sq(old[:, None, :, :] - new[:, :, None, :], c, iv) - g2
             d_nn[:, eye] = np.inf
             d_no[:, eye] = np.inf
-            ok = (d_nn.min(axis=2) >= g2) & (d_no.min(axis=2) >= g2)
+            ok = (d_nn.min(axis=2) >= 0.0) & (d_no.min(axis=2) >= 0.0)
             pos[sl] = np.where(ok[..., None], new, old)
         if callback is not None:
             callback()
     return pos
 
 
-def _generator_parameters() -> dict[str, Any]:
+def _generator_parameters(protocol: str = DEFAULT_PROTOCOL) -> dict[str, Any]:
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown structure protocol {protocol!r}; known: {PROTOCOLS}")
+    if protocol == "v1":
+        guards: dict[str, Any] = {"guard_distance_angstrom": GUARD_DISTANCE}
+    else:
+        guards = {
+            "pair_guards_angstrom": {f"{a}-{b}": d for (a, b), d in PAIR_GUARDS_V2.items()},
+            "pair_guards_sources": "docs/dataset.md (shortest distances in known Li-Ti-O "
+            "crystals; Ti-O also below ABINIT's default 5 % PAW-sphere overlap)",
+        }
     return {
         "protocol": "Harper et al. J. Mater. Chem. A 2025, 42-atom R-3m LTO cell (SPEC 4.1)",
+        "protocol_version": protocol,
         "lattice_a_angstrom": LATTICE_A,
         "oxygen_x": OXYGEN_X,
         "n_structures": N_STRUCTURES,
@@ -436,7 +577,7 @@ def _generator_parameters() -> dict[str, Any]:
         "strain_voigt_order": list(_STRAIN_COLUMNS),
         "rattle_amplitude_range_angstrom": list(RATTLE_AMPLITUDE_RANGE),
         "rattle_n_iter": RATTLE_N_ITER,
-        "guard_distance_angstrom": GUARD_DISTANCE,
+        **guards,
         "atom_order": "Li 8a (6), 16d (12), O 32e (24); each sorted by fractional (z, y, x)",
         "ordering_order": "shortest 16d Li-Li distance, then -(pairs at it), then smallest member",
         "structures_per_ordering": "n // 6 each, the remainder to the first orderings; "
@@ -444,12 +585,20 @@ def _generator_parameters() -> dict[str, Any]:
     }
 
 
-#: All parameters of :func:`generate_structures` (JSON-serialisable), for file metadata.
+def generator_parameters(protocol: str = DEFAULT_PROTOCOL) -> dict[str, Any]:
+    """All parameters of :func:`generate_structures` (JSON-serialisable), for file metadata."""
+    return _generator_parameters(protocol)
+
+
+#: Parameters of the default protocol (v2), for file metadata.
 GENERATOR_PARAMETERS: dict[str, Any] = _generator_parameters()
 
 
 def generate_structures(
-    n_structures: int = N_STRUCTURES, seed: int = DEFAULT_SEED, progress: bool = False
+    n_structures: int = N_STRUCTURES,
+    seed: int = DEFAULT_SEED,
+    progress: bool = False,
+    protocol: str = DEFAULT_PROTOCOL,
 ) -> tuple[list[Atoms], pd.DataFrame]:
     """Generate the LTO structures of the data set.
 
@@ -461,7 +610,8 @@ def generate_structures(
     fractional coordinates kept) with ``scale ~ U(SCALE_RANGE)`` and the six
     components of the symmetric strain ε ~ U(−STRAIN_MAX, STRAIN_MAX); then a
     Monte-Carlo rattle with amplitude σ ~ U(RATTLE_AMPLITUDE_RANGE) Å and the
-    hard guard ``GUARD_DISTANCE``.
+    hard guards of the protocol (v1: ``GUARD_DISTANCE`` for every pair; v2:
+    ``PAIR_GUARDS_V2`` per species pair).
 
     Random numbers are drawn from one ``numpy.random.Generator(PCG64(seed))`` in
     this order: scales (n), strains (n × 6), amplitudes (n), then per rattle sweep
@@ -476,6 +626,8 @@ def generate_structures(
         Seed of the PCG64 bit generator.
     progress : bool
         Show a tqdm progress bar over the rattle sweeps.
+    protocol : str
+        ``"v2"`` (default; ``pcm-v2``) or ``"v1"`` (``pcm-v1``).
 
     Returns
     -------
@@ -491,11 +643,21 @@ def generate_structures(
     """
     import pandas as pd
 
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown structure protocol {protocol!r}; known: {PROTOCOLS}")
     rng = np.random.Generator(np.random.PCG64(seed))
     parent = parent_cell()
     orderings = enumerate_orderings(parent)
     counts = _counts_per_ordering(n_structures, len(orderings))
     ordering_of = np.repeat(np.arange(len(orderings)), counts)
+    sites16 = np.flatnonzero(parent.arrays["wyckoff"] == WYCKOFF_16D)
+    numbers = np.repeat(parent.numbers[None], n_structures, axis=0)
+    for k, o in enumerate(orderings):
+        rows = np.flatnonzero(ordering_of == k)
+        numbers[np.ix_(rows, sites16[list(o.li_16d)])] = 3  # Li
+    guard: float | NDArray[np.float64] = (
+        GUARD_DISTANCE if protocol == "v1" else guard_matrix(numbers, PAIR_GUARDS_V2)
+    )
 
     scales = rng.uniform(*SCALE_RANGE, size=n_structures)
     strains = rng.uniform(-STRAIN_MAX, STRAIN_MAX, size=(n_structures, 6))
@@ -520,23 +682,19 @@ def generate_structures(
                 amplitudes,
                 rng,
                 RATTLE_N_ITER,
-                GUARD_DISTANCE,
+                guard,
                 callback=lambda: bar.update(1),
             )
     else:
-        pos = _mc_rattle(ideal, cells, amplitudes, rng, RATTLE_N_ITER, GUARD_DISTANCE)
+        pos = _mc_rattle(ideal, cells, amplitudes, rng, RATTLE_N_ITER, guard)
 
     dmin = min_distances(pos, cells)
     rms = np.sqrt(np.mean((pos - ideal) ** 2, axis=(1, 2)))
 
-    sites16 = np.flatnonzero(parent.arrays["wyckoff"] == WYCKOFF_16D)
-    base_numbers = parent.numbers.copy()
     wyckoff = parent.arrays["wyckoff"].copy()
     structures: list[Atoms] = []
     for k in range(n_structures):
-        numbers = base_numbers.copy()
-        numbers[sites16[list(orderings[ordering_of[k]].li_16d)]] = 3  # Li
-        at = Atoms(numbers=numbers, positions=pos[k], cell=cells[k], pbc=True)
+        at = Atoms(numbers=numbers[k], positions=pos[k], cell=cells[k], pbc=True)
         at.new_array("wyckoff", wyckoff.copy())
         at.info["structure"] = k
         at.info["ordering"] = int(ordering_of[k])
