@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -42,19 +39,6 @@ def _open(name_or_path: str) -> Any:
     )
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to ``path`` via a temporary file in the same folder and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2, ensure_ascii=False, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _check_out_dir(path: Path, what: str) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
@@ -71,7 +55,7 @@ def _template(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dataset",
         default=C.DEFAULT_DATASET,
-        help="data-set version or .h5 file (default pcm-v1)",
+        help=f"data-set version or .h5 file (default {C.DEFAULT_DATASET})",
     )
     p.add_argument("--split", required=True, choices=C.SPLITS, help="train/test split")
     p.add_argument("--nuclei", type=_nuclei_arg, default=None, help="e.g. Li,Ti,O (default: all)")
@@ -89,15 +73,17 @@ def _run_template(args: argparse.Namespace) -> int:
     data = S.template(ds, args.split, args.nuclei, kind=args.kind, model=args.model)
     S.write(args.out, data)
     counts = ", ".join(f"{n} {len(data[n][C.PRED_SITE_ID])}" for n in C.NUCLEI if n in data)
-    names = (
-        (C.PRED_EFG,)
-        if args.kind == C.KIND_TENSOR
-        else (*C.PRED_OBSERVABLES_REQUIRED, *C.PRED_OBSERVABLES_OPTIONAL)
-    )
+    names = [k for k in data[next(n for n in C.NUCLEI if n in data)] if k != C.PRED_SITE_ID]
     print(
         f"wrote {args.out}: data set {ds.name}, split {args.split}, kind {args.kind}, "
         f"test sites {counts}; fill {', '.join(names)} (NaN now) and run "
         f"`ltoefg evaluate {args.out}`"
+        + (
+            f" (optionally add {C.PRED_SIGN_VZZ}, ±1 per site; without it ωQ derived from "
+            "the observables assumes Vzz > 0)"
+            if args.kind == C.KIND_OBSERVABLES
+            else ""
+        )
     )
     return 0
 
@@ -159,6 +145,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         for path in write_plots(evaluation, args.plots):
             print(f"wrote {path}")
     if args.json is not None:
+        from ltoefg.outputs import write_json_atomic
+
         write_json_atomic(args.json, evaluation.report)
         print(f"wrote {args.json}")
     return 0

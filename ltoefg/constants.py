@@ -76,8 +76,11 @@ PRED_SITE_ID = "site_id"
 PRED_EFG = "efg"
 #: Datasets an observables submission must hold per nucleus.
 PRED_OBSERVABLES_REQUIRED: tuple[str, ...] = (OBS_CQ_TILDE, OBS_ETA_TILDE, OBS_THETA, OBS_PHI)
+#: Optional per-site sign of Vzz (±1) in an observables submission (v2): ωQ derived
+#: from C̃Q, η̃, θ, φ needs it; without it Vzz > 0 is assumed.
+PRED_SIGN_VZZ = "sign_vzz"
 #: Datasets an observables submission may hold per nucleus.
-PRED_OBSERVABLES_OPTIONAL: tuple[str, ...] = (OBS_OMEGA_Q_KHZ,)
+PRED_OBSERVABLES_OPTIONAL: tuple[str, ...] = (OBS_OMEGA_Q_KHZ, PRED_SIGN_VZZ)
 
 # --- report keys (SPEC §6.3) -------------------------------------------------
 R_N = "n"
@@ -90,6 +93,7 @@ R_MAE_PHI_DEG_REASSIGNED = "mae_phi_deg_reassigned"
 R_FRAC_REASSIGNED = "frac_reassigned"
 R_MEAN_XI = "mean_xi"
 R_MAE_XI = "mae_xi"
+R_MEAN_XI_REASSIGNED = "mean_xi_reassigned"
 R_MEDIAN_MISORIENTATION_DEG = "median_misorientation_deg"
 R_MAE_OMEGA_Q_KHZ = "mae_omega_q_khz"
 R_FRAC_OMEGA_Q_WITHIN = "frac_omega_q_within_10khz"
@@ -109,6 +113,14 @@ R_MAX_ASYMMETRY = "max_asymmetry"
 R_MAX_ABS_TRACE = "max_abs_trace"
 R_SCORE = "score"
 
+#: Report schema version written by this code (top-level key ``report_version``).
+#: 1: ωQ and Vij errors with the per-site s = sign(Vzz) flip, no reassigned ξ (a
+#: report without ``report_version`` is version 1). 2: SPEC v2 signs, plain Eq. 6
+#: Vij errors, ``mean_xi_reassigned``, correlations null where undefined.
+REPORT_VERSION = 2
+#: Report versions the leaderboard can render.
+REPORT_VERSIONS: tuple[int, ...] = (1, 2)
+
 #: Per-nucleus report keys, in the order of SPEC §6.3 (and of printed tables).
 NUCLEUS_REPORT_KEYS: tuple[str, ...] = (
     R_N,
@@ -121,6 +133,7 @@ NUCLEUS_REPORT_KEYS: tuple[str, ...] = (
     R_FRAC_REASSIGNED,
     R_MEAN_XI,
     R_MAE_XI,
+    R_MEAN_XI_REASSIGNED,
     R_MEDIAN_MISORIENTATION_DEG,
     R_MAE_OMEGA_Q_KHZ,
     R_FRAC_OMEGA_Q_WITHIN,
@@ -141,6 +154,17 @@ NUCLEUS_REPORT_KEYS: tuple[str, ...] = (
     R_SCORE,
 )
 
+#: Per-nucleus keys of a version-1 report (no ``mean_xi_reassigned``).
+NUCLEUS_REPORT_KEYS_V1: tuple[str, ...] = tuple(
+    k for k in NUCLEUS_REPORT_KEYS if k != R_MEAN_XI_REASSIGNED
+)
+
+
+def nucleus_report_keys(version: int) -> tuple[str, ...]:
+    """Per-nucleus report keys of report schema ``version`` (1 or 2)."""
+    return NUCLEUS_REPORT_KEYS_V1 if version == 1 else NUCLEUS_REPORT_KEYS
+
+
 #: Keys that need the full predicted tensor; null (never zero) for observables-only
 #: submissions.
 TENSOR_ONLY_KEYS: tuple[str, ...] = (
@@ -149,6 +173,7 @@ TENSOR_ONLY_KEYS: tuple[str, ...] = (
     R_FRAC_REASSIGNED,
     R_MEAN_XI,
     R_MAE_XI,
+    R_MEAN_XI_REASSIGNED,
     R_MEDIAN_MISORIENTATION_DEG,
     R_MAE_VIJ,
     R_RMSE_VIJ,
@@ -163,6 +188,8 @@ RT_SPLIT = "split"
 RT_MODEL = "model"
 RT_KIND = "kind"
 RT_VERSION = "ltoefg_version"
+#: Report schema version (:data:`REPORT_VERSION`); absent in version-1 reports.
+RT_REPORT_VERSION = "report_version"
 RT_TAU = "tau"
 RT_NUCLEI = "nuclei"
 RT_SCORE = "score"
@@ -175,6 +202,18 @@ RT_SYMMETRY_RTOL = "symmetry_rtol"
 #: nucleus -> number of predicted tensors outside the symmetric-traceless tolerance
 #: (projected before scoring); None for observables submissions.
 RT_N_PROJECTED = "n_projected"
+#: nucleus -> where the predicted ωQ came from (one of :data:`OMEGA_Q_SOURCES`).
+RT_OMEGA_Q_SOURCE = "omega_q_source"
+OMEGA_Q_FROM_TENSOR = "tensor"
+OMEGA_Q_SUBMITTED = "submitted"
+OMEGA_Q_DERIVED_SIGNED = "derived, sign_vzz given"
+OMEGA_Q_DERIVED_ASSUMED = "derived, Vzz > 0 assumed"
+OMEGA_Q_SOURCES: tuple[str, ...] = (
+    OMEGA_Q_FROM_TENSOR,
+    OMEGA_Q_SUBMITTED,
+    OMEGA_Q_DERIVED_SIGNED,
+    OMEGA_Q_DERIVED_ASSUMED,
+)
 #: Prefix of every DFT label method (``dft-castep-gipaw``); anything else is not DFT.
 LABEL_METHOD_DFT_PREFIX = "dft"
 

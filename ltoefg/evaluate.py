@@ -70,16 +70,7 @@ class Evaluation:
             pred = nmr.observable_arrays(group.values[C.PRED_EFG], nucleus, mu, sigma)
         else:
             pred = dict(group.values)
-            if C.OBS_OMEGA_Q_KHZ not in pred:
-                pred[C.OBS_OMEGA_Q_KHZ] = metrics.omega_q_from_metrics(
-                    pred[C.OBS_CQ_TILDE],
-                    pred[C.OBS_ETA_TILDE],
-                    pred[C.OBS_THETA],
-                    pred[C.OBS_PHI],
-                    nucleus,
-                    mu,
-                    sigma,
-                )
+            pred[C.OBS_OMEGA_Q_KHZ] = metrics.predicted_omega_q(pred, nucleus, mu, sigma)
         keys = (C.OBS_CQ_TILDE, C.OBS_ETA_TILDE, C.OBS_THETA, C.OBS_PHI, C.OBS_OMEGA_Q_KHZ)
         return {k: ref[k] for k in keys}, {k: pred[k] for k in keys}
 
@@ -179,7 +170,12 @@ def run(
         per_nucleus[nucleus] = rep
     scores = [r[C.R_SCORE] for r in per_nucleus.values()]
     overall = None if any(s is None for s in scores) else float(np.mean(scores))
+    omega_source = {
+        n: C.OMEGA_Q_FROM_TENSOR if sub.kind == C.KIND_TENSOR else metrics.omega_q_source(g.values)
+        for n, g in groups.items()
+    }
     report: Report = {
+        C.RT_REPORT_VERSION: C.REPORT_VERSION,
         C.RT_DATASET: sub.dataset,
         C.RT_SPLIT: sub.split,
         C.RT_MODEL: sub.model,
@@ -191,6 +187,7 @@ def run(
         C.RT_STRICT: bool(strict),
         C.RT_SYMMETRY_RTOL: S.SYMMETRY_RTOL,
         C.RT_N_PROJECTED: {n: g.n_projected for n, g in groups.items()},
+        C.RT_OMEGA_Q_SOURCE: omega_source,
         C.RT_NUCLEI: per_nucleus,
         C.RT_SCORE: overall,
     }
@@ -235,12 +232,14 @@ def evaluate(
     Returns
     -------
     dict
-        Top level: ``dataset``, ``split``, ``model``, ``kind``,
-        ``ltoefg_version``, ``label_method``, ``label_description``, ``tau``,
-        ``strict``, ``symmetry_rtol``, ``n_projected`` (nucleus -> count of
-        projected tensors, None for observables), ``nuclei`` (nucleus -> the
-        SPEC §6.3 keys; angles in degrees, ωQ in kHz, Vij in V/Å²) and
-        ``score`` (mean over nuclei; None for observables submissions).
+        Top level: ``report_version`` (2), ``dataset``, ``split``, ``model``,
+        ``kind``, ``ltoefg_version``, ``label_method``, ``label_description``,
+        ``tau``, ``strict``, ``symmetry_rtol``, ``n_projected`` (nucleus -> count
+        of projected tensors, None for observables), ``omega_q_source`` (nucleus
+        -> ``"tensor"``, ``"submitted"``, ``"derived, sign_vzz given"`` or
+        ``"derived, Vzz > 0 assumed"``), ``nuclei`` (nucleus -> the SPEC §6.3
+        keys; angles in degrees, ωQ in kHz, Vij in V/Å²) and ``score`` (mean over
+        nuclei; None for observables submissions). No value is NaN or inf.
 
     Raises
     ------

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ltoefg import constants as C
+from ltoefg import leaderboard_render as R
 from ltoefg.errors import LtoefgError
 
 ENTRIES_DIR = Path("leaderboard") / "entries"
@@ -114,6 +115,20 @@ def validate_report(report: Any, path: Path) -> None:
     """
     if not isinstance(report, dict):
         raise _err(path, "'report' must be an object")
+    version = report.get(C.RT_REPORT_VERSION, 1)
+    if (
+        not isinstance(version, int)
+        or isinstance(version, bool)
+        or version not in C.REPORT_VERSIONS
+        or (C.RT_REPORT_VERSION in report and version == 1)
+    ):
+        raise _err(
+            path,
+            f"report field {C.RT_REPORT_VERSION!r} is {version!r}, expected one of "
+            f"{', '.join(str(v) for v in C.REPORT_VERSIONS[1:])} (version 1 reports have "
+            "no such field)",
+        )
+    keys = C.nucleus_report_keys(version)
     for key in _REPORT_STR:
         if not isinstance(report.get(key), str):
             raise _err(path, f"report field {key!r} is missing or not a string")
@@ -132,10 +147,12 @@ def validate_report(report: Any, path: Path) -> None:
             raise _err(path, f"report nucleus {nucleus!r} is not one of {', '.join(C.NUCLEI)}")
         if not isinstance(rep, dict):
             raise _err(path, f"report nucleus {nucleus} must be an object")
-        missing = [k for k in C.NUCLEUS_REPORT_KEYS if k not in rep]
+        missing = [k for k in keys if k not in rep]
         if missing:
-            raise _err(path, f"report nucleus {nucleus} lacks {missing[0]!r}")
-        for k in C.NUCLEUS_REPORT_KEYS:
+            raise _err(
+                path, f"report nucleus {nucleus} lacks {missing[0]!r} (report version {version})"
+            )
+        for k in keys:
             v = rep[k]
             if v is not None and not _is_number(v):
                 raise _err(path, f"report value {nucleus}.{k} must be a number or null")
@@ -319,266 +336,8 @@ def write_entry(root: str | os.PathLike[str], entry: Mapping[str, Any]) -> Path:
 
 
 # ---------------------------------------------------------------------------- rendering
-def _label_phrase(label_method: str) -> str:
-    from ltoefg.report_text import label_phrase
-
-    return label_phrase(label_method)
-
-
-def _num(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, int) and not isinstance(v, bool):
-        return str(v)
-    return f"{float(v):.{digits}g}"
-
-
-def _pct(v: Any) -> str:
-    return "—" if v is None else f"{100 * float(v):.1f} %"
-
-
-def _pair(a: Any, b: Any) -> str:
-    return f"{_num(a)} / {_num(b)}"
-
-
-def _seconds(v: float) -> str:
-    return f"{v:.0f}" if v >= 10 else f"{v:.2g}"
-
-
-def _sort_key(e: Entry, nucleus: str) -> tuple[float, float, str]:
-    rep = e.report[C.RT_NUCLEI][nucleus]
-    score = rep[C.R_SCORE]
-    return (
-        math.inf if score is None else score,
-        math.inf if rep[C.R_MAE_CQ_TILDE] is None else rep[C.R_MAE_CQ_TILDE],
-        e.key[2],
-    )
-
-
-_MEASURED_HEADER = (
-    "| model | kind | n_train | MAE C̃Q | MAE η̃ | MAE θ raw / reassigned (°) "
-    "| MAE φ raw / reassigned (°) | mean 1 − ξ | MAE ωQ (kHz) | \\|ΔωQ\\| ≤ 10 kHz "
-    "| W1 θ / φ (°) | score | train / predict (s) |\n"
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-)
-
-
-def _measured_row(e: Entry, nucleus: str) -> str:
-    rep = e.report[C.RT_NUCLEI][nucleus]
-    d = e.data
-    return (
-        f"| {e.key[2]} | {e.report[C.RT_KIND]} | {d[C.LB_N_TRAIN][nucleus]} "
-        f"| {_num(rep[C.R_MAE_CQ_TILDE])} | {_num(rep[C.R_MAE_ETA_TILDE])} "
-        f"| {_pair(rep[C.R_MAE_THETA_DEG], rep[C.R_MAE_THETA_DEG_REASSIGNED])} "
-        f"| {_pair(rep[C.R_MAE_PHI_DEG], rep[C.R_MAE_PHI_DEG_REASSIGNED])} "
-        f"| {_num(rep[C.R_MAE_XI])} | {_num(rep[C.R_MAE_OMEGA_Q_KHZ])} "
-        f"| {_pct(rep[C.R_FRAC_OMEGA_Q_WITHIN])} "
-        f"| {_pair(rep[C.R_W1_THETA_DEG], rep[C.R_W1_PHI_DEG])} | {_num(rep[C.R_SCORE])} "
-        f"| {_seconds(d[C.LB_TRAIN_WALL_TIME_S])} / {_seconds(d[C.LB_PREDICT_WALL_TIME_S])} |"
-    )
-
-
-def _ref_cell(row: Mapping[str, Any], key: str, r_key: str | None = None) -> str:
-    text = row.get("text", {})
-    value = text.get(key, _num(row["metrics"].get(key)))
-    if r_key is not None and row["metrics"].get(r_key) is not None:
-        value += f" (r {row['metrics'][r_key]:.2f})"
-    return value
-
-
-def _reference_section(refs: list[tuple[Path, dict[str, Any]]]) -> list[str]:
-    out: list[str] = []
-    for path, ref in refs:
-        out.append(f"## Reference: {ref['caption']}")
-        out.append("")
-        out.append(
-            f"Source: {ref['source']}. Data set `{ref['dataset']}`, "
-            f"{_label_phrase(ref['label_method'])} (`{ref['label_method']}`), "
-            f"split `{ref['split']}`. "
-            f"File: `{path.as_posix().split('leaderboard/', 1)[-1]}`."
-        )
-        out.append("")
-        out.append(
-            "**These are published numbers on DFT labels, not measured here; they are "
-            "not comparable number-for-number with results on `pcm-v1` (point-charge labels).**"
-        )
-        out.append("")
-        for nucleus in C.NUCLEI:
-            rows = [r for r in ref["rows"] if r["nucleus"] == nucleus]
-            if not rows:
-                continue
-            out.append(f"### {nucleus} — reference rows (paper, DFT labels)")
-            out.append("")
-            out.append(
-                "| model (paper, DFT labels — not comparable number-for-number with pcm-v1) "
-                "| kind | MAE C̃Q | MAE η̃ | MAE θ raw (°) | MAE φ raw (°) "
-                "| MAE θ / φ reassigned (°) | MAE ωQ (kHz) |"
-            )
-            out.append("|---|---|---:|---:|---:|---:|---:|---:|")
-            for r in rows:
-                reassigned = (
-                    f"{_ref_cell(r, C.R_MAE_THETA_DEG_REASSIGNED)} / "
-                    f"{_ref_cell(r, C.R_MAE_PHI_DEG_REASSIGNED)}"
-                )
-                out.append(
-                    f"| {r['model']} | {r['kind']} "
-                    f"| {_ref_cell(r, C.R_MAE_CQ_TILDE, C.R_R_CQ_TILDE)} "
-                    f"| {_ref_cell(r, C.R_MAE_ETA_TILDE, C.R_R_ETA_TILDE)} "
-                    f"| {_ref_cell(r, C.R_MAE_THETA_DEG, C.R_R_THETA)} "
-                    f"| {_ref_cell(r, C.R_MAE_PHI_DEG, C.R_R_PHI)} "
-                    f"| {reassigned} | {_ref_cell(r, C.R_MAE_OMEGA_Q_KHZ)} |"
-                )
-            notes = ref.get("notes")
-            out.append("")
-            if isinstance(notes, str) and notes:
-                out.append(notes)
-                out.append("")
-    return out
-
-
-def _groups(entries: list[Entry]) -> dict[tuple[str, str], list[Entry]]:
-    groups: dict[tuple[str, str], list[Entry]] = {}
-    for e in entries:
-        groups.setdefault((e.key[0], e.key[1]), []).append(e)
-    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0], C.SPLITS.index(kv[0][1]))))
-
-
-def render_leaderboard(entries: list[Entry], refs: list[tuple[Path, dict[str, Any]]]) -> str:
-    """The text of ``leaderboard/README.md``."""
-    out = [
-        "# Leaderboard",
-        "",
-        "<!-- generated by `ltoefg leaderboard` from leaderboard/entries/*.json and "
-        "leaderboard/reference/*.json; do not edit by hand -->",
-        "",
-        "Each entry in `leaderboard/entries/` is one `ltoefg evaluate` report of one model on "
-        "one data set and split, with its metadata (code version, hyperparameters, n_train, "
-        "wall times, machine). Metrics are defined in [docs/metrics.md](../docs/metrics.md); "
-        "how to submit: [docs/submitting.md](../docs/submitting.md). Angles in degrees, ωQ in "
-        "kHz; *raw* angles use the PAS labels as they are, *reassigned* angles allow "
-        "relabelling near-degenerate axes (τ as stated per table); score = mean(MAE C̃Q, "
-        "MAE η̃, mean 1 − ξ), lower is better, null (—) for observables-only models. Rows are "
-        "sorted by score.",
-        "",
-        "## Measured results",
-        "",
-    ]
-    groups = _groups(entries)
-    if not groups:
-        out += [
-            "No entries yet: no model has been evaluated and committed to "
-            "`leaderboard/entries/` (the baselines come later). Nothing here is a measured "
-            "result.",
-            "",
-        ]
-    for (dataset, split), group in groups.items():
-        method = group[0].report[C.RT_LABEL_METHOD]
-        taus = sorted({g.report[C.RT_TAU] for g in group})
-        out.append(f"### `{dataset}`, split `{split}`")
-        out.append("")
-        out.append(
-            f"**Labels: {_label_phrase(method)}** (`{method}`); "
-            f"τ = {', '.join(f'{t:g}' for t in taus)}."
-        )
-        out.append("")
-        for nucleus in C.NUCLEI:
-            rows = [e for e in group if nucleus in e.report[C.RT_NUCLEI]]
-            if not rows:
-                continue
-            rows.sort(key=lambda e, n=nucleus: _sort_key(e, n))
-            n_test = rows[0].report[C.RT_NUCLEI][nucleus][C.R_N]
-            out.append(f"#### {nucleus} ({n_test} test sites) — {dataset}, {_label_phrase(method)}")
-            out.append("")
-            out.append(_MEASURED_HEADER)
-            out += [_measured_row(e, nucleus) for e in rows]
-            out.append("")
-        out.append("Entries: " + ", ".join(f"`{e.path.name}`" for e in group) + ".")
-        out.append("")
-    out += _reference_section(refs)
-    return "\n".join(out).rstrip("\n") + "\n"
-
-
-def _reference_rows_block(refs: list[tuple[Path, dict[str, Any]]]) -> list[str]:
-    """The paper's rows for the README, in their own table below the measured one."""
-    out: list[str] = []
-    for _, ref in refs:
-        rows = [r for n in C.NUCLEI for r in ref["rows"] if r["nucleus"] == n]
-        if not rows:
-            continue
-        out += [
-            "",
-            f"**Reference rows — published numbers, not measured here:** {ref['caption']} "
-            f"(`{ref['dataset']}`, {_label_phrase(ref['label_method'])}). Not comparable "
-            "number-for-number with the `pcm-v1` rows above, whose labels are point charges.",
-            "",
-            "| source (labels) | split | nucleus | model | MAE C̃Q | MAE η̃ | MAE θ (°) "
-            "| MAE φ (°) | MAE ωQ (kHz) |",
-            "|---|---|---|---|---:|---:|---:|---:|---:|",
-        ]
-        for r in rows:
-            theta = (
-                f"{_ref_cell(r, C.R_MAE_THETA_DEG)} / {_ref_cell(r, C.R_MAE_THETA_DEG_REASSIGNED)}"
-            )
-            phi = f"{_ref_cell(r, C.R_MAE_PHI_DEG)} / {_ref_cell(r, C.R_MAE_PHI_DEG_REASSIGNED)}"
-            out.append(
-                f"| paper ({_label_phrase(ref['label_method'])}) | {ref['split']} "
-                f"| {r['nucleus']} | {r['model']} | {_ref_cell(r, C.R_MAE_CQ_TILDE)} "
-                f"| {_ref_cell(r, C.R_MAE_ETA_TILDE)} | {theta} | {phi} "
-                f"| {_ref_cell(r, C.R_MAE_OMEGA_Q_KHZ)} |"
-            )
-    return out
-
-
-def render_results_block(
-    entries: list[Entry], refs: list[tuple[Path, dict[str, Any]]] | None = None
-) -> str:
-    """The README results table (the text between the results markers).
-
-    Measured rows first; the paper's published rows (``refs``) follow in a
-    separate, labelled table, never mixed with measured numbers.
-    """
-    out = [
-        "<!-- generated by `ltoefg leaderboard`; do not edit by hand -->",
-        "",
-    ]
-    groups = _groups(entries)
-    if not groups:
-        out.append(
-            "No measured results yet: no entries are committed in `leaderboard/entries/` "
-            "(the baselines come later). The paper's published ⁷Li numbers (DFT labels, not "
-            "comparable number-for-number with `pcm-v1`) are listed separately as reference "
-            "rows in [leaderboard/README.md](leaderboard/README.md)."
-        )
-        return "\n".join(out + _reference_rows_block(refs or []))
-    out.append(
-        "Measured with `ltoefg evaluate` (full tables, metadata and the paper's DFT reference "
-        "rows: [leaderboard/README.md](leaderboard/README.md)). Angles in degrees (raw / "
-        "reassigned), ωQ in kHz; score lower is better."
-    )
-    out.append("")
-    out.append(
-        "| data set (labels) | split | nucleus | model | MAE C̃Q | MAE η̃ | MAE θ (°) "
-        "| MAE φ (°) | MAE ωQ (kHz) | \\|ΔωQ\\| ≤ 10 kHz | score |"
-    )
-    out.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for (dataset, split), group in groups.items():
-        method = _label_phrase(group[0].report[C.RT_LABEL_METHOD])
-        for nucleus in C.NUCLEI:
-            rows = sorted(
-                (e for e in group if nucleus in e.report[C.RT_NUCLEI]),
-                key=lambda e, n=nucleus: _sort_key(e, n),
-            )
-            for e in rows:
-                rep = e.report[C.RT_NUCLEI][nucleus]
-                out.append(
-                    f"| `{dataset}` ({method}) | {split} | {nucleus} | {e.key[2]} "
-                    f"| {_num(rep[C.R_MAE_CQ_TILDE])} | {_num(rep[C.R_MAE_ETA_TILDE])} "
-                    f"| {_pair(rep[C.R_MAE_THETA_DEG], rep[C.R_MAE_THETA_DEG_REASSIGNED])} "
-                    f"| {_pair(rep[C.R_MAE_PHI_DEG], rep[C.R_MAE_PHI_DEG_REASSIGNED])} "
-                    f"| {_num(rep[C.R_MAE_OMEGA_Q_KHZ])} | {_pct(rep[C.R_FRAC_OMEGA_Q_WITHIN])} "
-                    f"| {_num(rep[C.R_SCORE])} |"
-                )
-    return "\n".join(out + _reference_rows_block(refs or []))
+render_leaderboard = R.render_leaderboard
+render_results_block = R.render_results_block
 
 
 def replace_between_markers(text: str, block: str) -> str | None:

@@ -5,9 +5,12 @@ Everything is vectorised over sites. The public entry points are
 models that predict C̃Q, η̃, θ, φ and optionally ωQ); both return a dict with
 exactly the keys of :data:`ltoefg.constants.NUCLEUS_REPORT_KEYS`.
 
-Sign convention: NMR cannot see the sign of the EFG, and the paper fixes Vzz
-positive. Every metric here is therefore invariant under V → −V of either
-tensor; in particular the element errors compare s·P(V) with s = sign(Vzz).
+Sign convention (SPEC §2 "Signs (v2)"): C̃Q, η̃, θ, φ and ξ see only |Vzz| and
+the axes, so they are invariant under V → −V. ωQ and the element errors use the
+tensor as it is, sign included: ωQ comes from the signed lab-frame element
+(:func:`ltoefg.nmr.omega_q_khz`) and ``mae_vij``/``rmse_vij`` are the plain
+errors of P(V_pred) − P(V_ref) (the paper's Eq. 6). No value of a report is NaN
+or inf: undefined correlations are None.
 """
 
 from __future__ import annotations
@@ -124,12 +127,23 @@ def reassign_axes(
 
 
 def pearson_r(x: ArrayLike, y: ArrayLike) -> float | None:
-    """Pearson correlation coefficient, or None where it is undefined (constant input)."""
+    """Pearson correlation coefficient in [−1, 1], or None where it is undefined.
+
+    Undefined: fewer than two values, either side constant (zero spread), or a
+    non-finite result (values so large that the moments overflow).
+    """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+    with np.errstate(all="ignore"):
+        if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+            return None
+        dx, dy = x - x.mean(), y - y.mean()
+        dx, dy = dx / np.abs(dx).max(), dy / np.abs(dy).max()  # scaled: no overflow
+        denom = np.sqrt(np.dot(dx, dx) * np.dot(dy, dy))
+        r = np.dot(dx, dy) / denom if denom > 0 else np.nan
+    if not np.isfinite(r):
         return None
-    return float(np.corrcoef(x, y)[0, 1])
+    return float(np.clip(r, -1.0, 1.0))
 
 
 def wasserstein_1(ref: ArrayLike, pred: ArrayLike) -> float:
@@ -138,21 +152,17 @@ def wasserstein_1(ref: ArrayLike, pred: ArrayLike) -> float:
 
 
 def element_errors(ref_efg: ArrayLike, pred_efg: ArrayLike) -> tuple[float, float]:
-    """MAE and RMSE over the 9 Cartesian elements of s·P(V), V/Å² (s = sign(Vzz) per tensor)."""
-    ref = symmetric_traceless(ref_efg)
-    pred = symmetric_traceless(pred_efg)
-    return _element_errors(ref, nmr.principal_axes(ref).vzz, pred, nmr.principal_axes(pred).vzz)
+    """MAE and RMSE over the 9 Cartesian elements of P(V_pred) − P(V_ref), V/Å².
 
+    The paper's Eq. 6 on the symmetric traceless parts, no sign flip:
+    MAE = Σ_n Σ_ij |ΔV_ij| / (9N), RMSE = √(Σ_n Σ_ij ΔV_ij² / (9N)).
 
-def _element_errors(
-    ref: NDArray[np.float64],
-    vzz_ref: NDArray[np.float64],
-    pred: NDArray[np.float64],
-    vzz_pred: NDArray[np.float64],
-) -> tuple[float, float]:
-    sign_ref = np.where(vzz_ref < 0, -1.0, 1.0)[:, None, None]
-    sign_pred = np.where(vzz_pred < 0, -1.0, 1.0)[:, None, None]
-    diff = sign_pred * pred - sign_ref * ref
+    Parameters
+    ----------
+    ref_efg, pred_efg : array_like, shape (N, 3, 3)
+        Reference and predicted tensors, V/Å².
+    """
+    diff = symmetric_traceless(pred_efg) - symmetric_traceless(ref_efg)
     return float(np.mean(np.abs(diff))), float(np.sqrt(np.mean(diff**2)))
 
 
@@ -195,6 +205,8 @@ def _check_pair(ref: NDArray[np.float64], pred: NDArray[np.float64]) -> None:
         raise ValueError(f"reference and prediction shapes differ: {ref.shape} vs {pred.shape}")
     if ref.shape[0] == 0:
         raise ValueError("no sites to score")
+    if not (np.isfinite(ref).all() and np.isfinite(pred).all()):
+        raise ValueError("reference and prediction must be finite (no NaN or inf)")
 
 
 def report(
@@ -239,7 +251,7 @@ def report(
     xi = quaternion_dot(pas_ref.frames, pas_pred.frames)
     frames, relabelled = reassign_axes(pas_ref, pas_pred, tau)
     theta_c, phi_c = nmr.angles(frames)
-    mae_vij, rmse_vij = _element_errors(ref_t, pas_ref.vzz, pred_t, pas_pred.vzz)
+    mae_vij, rmse_vij = element_errors(ref_t, pred_t)
     mae_xi = float(np.mean(1.0 - xi))
     out.update(
         {
@@ -252,6 +264,7 @@ def report(
             C.R_FRAC_REASSIGNED: float(np.mean(relabelled)),
             C.R_MEAN_XI: float(np.mean(xi)),
             C.R_MAE_XI: mae_xi,
+            C.R_MEAN_XI_REASSIGNED: float(np.mean(quaternion_dot(pas_ref.frames, frames))),
             C.R_MEDIAN_MISORIENTATION_DEG: float(np.median(misorientation_deg(xi))),
             C.R_MAE_VIJ: mae_vij,
             C.R_RMSE_VIJ: rmse_vij,
@@ -271,6 +284,7 @@ def omega_q_from_metrics(
     nucleus: str,
     mu: float,
     sigma: float,
+    sign_vzz: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
     """ωQ/2π in kHz from the scaled observables: |Vzz| = μ + σ·C̃Q, η|Vzz| = μ·η̃.
 
@@ -283,10 +297,50 @@ def omega_q_from_metrics(
     nucleus : str
     mu, sigma : float
         Frozen |Vzz| statistics of the nucleus, V/Å².
+    sign_vzz : array_like, optional
+        sign(Vzz), ±1 per site. The four observables do not fix it; without it
+        Vzz > 0 is assumed, which gives ωQ the wrong sign where Vzz < 0.
     """
     vzz_abs = mu + sigma * np.asarray(cq_tilde, dtype=np.float64)
     eta_vzz = mu * np.asarray(eta_tilde, dtype=np.float64)
-    return nmr.omega_q_khz_from_angles(vzz_abs, eta_vzz, theta, phi, nucleus)
+    sign = 1.0 if sign_vzz is None else np.asarray(sign_vzz, dtype=np.float64)
+    return nmr.omega_q_khz_from_angles(vzz_abs, eta_vzz, theta, phi, nucleus, sign)
+
+
+def omega_q_source(pred: Mapping[str, ArrayLike]) -> str:
+    """Where the ωQ of an observables prediction comes from (one of ``C.OMEGA_Q_SOURCES``)."""
+    if pred.get(C.OBS_OMEGA_Q_KHZ) is not None:
+        return C.OMEGA_Q_SUBMITTED
+    if pred.get(C.PRED_SIGN_VZZ) is not None:
+        return C.OMEGA_Q_DERIVED_SIGNED
+    return C.OMEGA_Q_DERIVED_ASSUMED
+
+
+def predicted_omega_q(
+    pred: Mapping[str, ArrayLike], nucleus: str, mu: float, sigma: float
+) -> NDArray[np.float64]:
+    """The ωQ/2π (kHz) of an observables prediction: as submitted, or derived.
+
+    Parameters
+    ----------
+    pred : mapping
+        ``cq_tilde``, ``eta_tilde``, ``theta``, ``phi`` (radians) and optionally
+        ``omega_q_khz`` (kHz) and ``sign_vzz`` (±1), each (N,).
+    nucleus, mu, sigma
+        As in :func:`omega_q_from_metrics`.
+    """
+    if pred.get(C.OBS_OMEGA_Q_KHZ) is not None:
+        return np.asarray(pred[C.OBS_OMEGA_Q_KHZ], dtype=np.float64)
+    return omega_q_from_metrics(
+        pred[C.OBS_CQ_TILDE],
+        pred[C.OBS_ETA_TILDE],
+        pred[C.OBS_THETA],
+        pred[C.OBS_PHI],
+        nucleus,
+        mu,
+        sigma,
+        pred.get(C.PRED_SIGN_VZZ),
+    )
 
 
 def report_observables(
@@ -304,8 +358,9 @@ def report_observables(
         Reference EFG tensors, V/Å².
     pred : mapping
         ``cq_tilde``, ``eta_tilde``, ``theta``, ``phi`` (radians), each (N,), and
-        optionally ``omega_q_khz``; where ωQ is absent it is derived from the
-        other four with :func:`omega_q_from_metrics`.
+        optionally ``omega_q_khz`` (kHz) and ``sign_vzz`` (±1); where ωQ is absent
+        it is derived from the other four with :func:`omega_q_from_metrics`
+        (Vzz > 0 assumed unless ``sign_vzz`` is given).
     nucleus, mu, sigma
         As in :func:`report`.
 
@@ -316,22 +371,14 @@ def report_observables(
         (:data:`ltoefg.constants.TENSOR_ONLY_KEYS`) are None.
     """
     ref_raw = np.asarray(ref_efg, dtype=np.float64)
-    arrays = {k: np.asarray(pred[k], dtype=np.float64) for k in C.PRED_OBSERVABLES_REQUIRED}
+    names = (*C.PRED_OBSERVABLES_REQUIRED, *C.PRED_OBSERVABLES_OPTIONAL)
+    arrays = {k: np.asarray(pred[k], dtype=np.float64) for k in names if pred.get(k) is not None}
+    for k in C.PRED_OBSERVABLES_REQUIRED:
+        if k not in arrays:
+            raise ValueError(f"the prediction lacks {k!r}")
     for v in arrays.values():
         _check_pair(ref_raw[:, 0, 0], v)
-    if pred.get(C.OBS_OMEGA_Q_KHZ) is not None:
-        arrays[C.OBS_OMEGA_Q_KHZ] = np.asarray(pred[C.OBS_OMEGA_Q_KHZ], dtype=np.float64)
-        _check_pair(ref_raw[:, 0, 0], arrays[C.OBS_OMEGA_Q_KHZ])
-    else:
-        arrays[C.OBS_OMEGA_Q_KHZ] = omega_q_from_metrics(
-            arrays[C.OBS_CQ_TILDE],
-            arrays[C.OBS_ETA_TILDE],
-            arrays[C.OBS_THETA],
-            arrays[C.OBS_PHI],
-            nucleus,
-            mu,
-            sigma,
-        )
+    arrays[C.OBS_OMEGA_Q_KHZ] = predicted_omega_q(arrays, nucleus, mu, sigma)
     ref_obs = nmr.observable_arrays(ref_raw, nucleus, mu, sigma)
     out: dict[str, float | int | None] = dict(_scalar_block(ref_obs, arrays))
     out.update({key: None for key in C.TENSOR_ONLY_KEYS})

@@ -11,8 +11,12 @@ Conventions (SPEC §2–3), all vectorised over sites:
   that b_z ≥ 0 and b_x ≥ 0 (flipping two axes at a time keeps R proper);
   θ = arccos(b_z) ∈ [0, π/2], φ = atan2(b_y, b_x) ∈ [−π/2, π/2].
 * CQ = e·Q·Vzz/h (kHz, signed), η = (Vxx − Vyy)/Vzz ∈ [0, 1] (0 where Vzz = 0).
-* ωQ/2π = 3·e·|Q|·s·V_ẑẑ / (2I(2I − 1)·h) with s = sign(Vzz) and
-  V_ẑẑ = (Vzz/2)(3cos²θ − 1 + η sin²θ cos 2φ) (SPEC §3.1), in kHz.
+* ωQ/2π = 3·e·Q·V_ẑẑ / (2I(2I − 1)·h) with Q and the lab-frame element
+  V_ẑẑ = ẑᵀP(V)ẑ = (Vzz/2)(3cos²θ − 1 + η sin²θ cos 2φ) both signed (SPEC §3.1
+  v2), in kHz: the offset of the ±3/2 ↔ ±1/2 satellites from the central line.
+  No per-site sign(Vzz) flip, so ωQ is a continuous function of the tensor (also
+  where Vzz changes sign at η = 1); :func:`omega_q_khz_v1` keeps the v1 flip for
+  comparison only.
 """
 
 from __future__ import annotations
@@ -175,10 +179,14 @@ def cq_khz(vzz: ArrayLike, nucleus: str) -> NDArray[np.float64]:
 
 
 def omega_q_prefactor_khz(nucleus: str) -> float:
-    """3·e·|Q| / (2I(2I − 1)·h) in kHz per V/Å² (multiplies s·V_ẑẑ to give ωQ/2π)."""
+    """3·e·Q / (2I(2I − 1)·h) in kHz per V/Å², Q signed (multiplies V_ẑẑ to give ωQ/2π).
+
+    For ⁷Li (Q < 0) it is negative: ωQ/2π = (CQ/4)(3cos²θ − 1 + η sin²θ cos 2φ)
+    with the signed CQ = e·Q·Vzz/h.
+    """
     iso = isotope(nucleus)
     two_i = 2.0 * iso.spin
-    return 3.0 * abs(iso.quadrupole_mb) * CQ_KHZ_PER_V_A2_MB / (two_i * (two_i - 1.0))
+    return 3.0 * iso.quadrupole_mb * CQ_KHZ_PER_V_A2_MB / (two_i * (two_i - 1.0))
 
 
 def angles(frames: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -198,9 +206,13 @@ def angles(frames: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np
 
 
 def lab_vzz_from_angles(
-    vzz_abs: ArrayLike, eta_vzz: ArrayLike, theta: ArrayLike, phi: ArrayLike
+    vzz_abs: ArrayLike,
+    eta_vzz: ArrayLike,
+    theta: ArrayLike,
+    phi: ArrayLike,
+    sign_vzz: ArrayLike = 1.0,
 ) -> NDArray[np.float64]:
-    """s·V_ẑẑ = ½(|Vzz|(3cos²θ − 1) + η|Vzz| sin²θ cos 2φ), V/Å².
+    """Lab-frame element V_ẑẑ = s·½(|Vzz|(3cos²θ − 1) + η|Vzz| sin²θ cos 2φ), V/Å².
 
     Parameters
     ----------
@@ -210,28 +222,41 @@ def lab_vzz_from_angles(
         η·|Vzz| = (Vxx − Vyy)·sign(Vzz), V/Å².
     theta, phi : array_like
         Angles of B0 in the PAS, radians.
+    sign_vzz : array_like
+        s = sign(Vzz), ±1 per site (default +1: Vzz > 0 assumed). θ, φ, |Vzz| and
+        η do not determine it; the tensor does.
     """
     cos_t = np.cos(theta)
     sin2_t = 1.0 - cos_t**2
-    return 0.5 * (
+    unsigned = 0.5 * (
         np.asarray(vzz_abs) * (3.0 * cos_t**2 - 1.0)
         + np.asarray(eta_vzz) * sin2_t * np.cos(2.0 * np.asarray(phi))
     )
+    return np.asarray(sign_vzz, dtype=np.float64) * unsigned
 
 
 def omega_q_khz_from_angles(
-    vzz_abs: ArrayLike, eta_vzz: ArrayLike, theta: ArrayLike, phi: ArrayLike, nucleus: str
+    vzz_abs: ArrayLike,
+    eta_vzz: ArrayLike,
+    theta: ArrayLike,
+    phi: ArrayLike,
+    nucleus: str,
+    sign_vzz: ArrayLike = 1.0,
 ) -> NDArray[np.float64]:
     """First-order satellite quadrupolar frequency ωQ/2π in kHz from PAS quantities.
 
     See :func:`lab_vzz_from_angles` for the arguments (|Vzz| and η|Vzz| in V/Å²,
-    angles in radians).
+    angles in radians, ``sign_vzz`` ±1 with default +1).
     """
-    return omega_q_prefactor_khz(nucleus) * lab_vzz_from_angles(vzz_abs, eta_vzz, theta, phi)
+    return omega_q_prefactor_khz(nucleus) * lab_vzz_from_angles(
+        vzz_abs, eta_vzz, theta, phi, sign_vzz
+    )
 
 
 def omega_q_khz(efg: ArrayLike, nucleus: str) -> NDArray[np.float64]:
-    """ωQ/2π in kHz directly from the lab-frame element: prefactor · sign(Vzz) · ẑᵀP(V)ẑ.
+    """ωQ/2π in kHz from the signed lab-frame element: 3eQ·ẑᵀP(V)ẑ / (2I(2I − 1)h).
+
+    Continuous in the tensor (SPEC §3.1 v2): no per-site sign flip.
 
     Parameters
     ----------
@@ -240,9 +265,19 @@ def omega_q_khz(efg: ArrayLike, nucleus: str) -> NDArray[np.float64]:
     nucleus : str
     """
     tensors = symmetric_traceless(_batch(efg))
-    pas = principal_axes(tensors)
-    sign = np.where(pas.vzz < 0, -1.0, 1.0)
-    return omega_q_prefactor_khz(nucleus) * sign * tensors[:, 2, 2]
+    return omega_q_prefactor_khz(nucleus) * tensors[:, 2, 2]
+
+
+def omega_q_khz_v1(efg: ArrayLike, nucleus: str) -> NDArray[np.float64]:
+    """Legacy (report version 1) ωQ/2π in kHz: 3e|Q|·sign(Vzz)·V_ẑẑ / (2I(2I − 1)h).
+
+    Kept only to document the contrast with :func:`omega_q_khz`: the per-site
+    flip s = sign(Vzz) (the paper's "Vzz positive" data convention) makes this
+    jump by 2|ωQ| where Vzz changes sign at η = 1. Not used by any metric.
+    """
+    tensors = symmetric_traceless(_batch(efg))
+    sign = np.where(principal_axes(tensors).vzz < 0, -1.0, 1.0)
+    return abs(omega_q_prefactor_khz(nucleus)) * sign * tensors[:, 2, 2]
 
 
 def quaternions(frames: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -306,7 +341,8 @@ def observable_arrays(
         pas = principal_axes(efg)
     vzz = pas.vzz
     vzz_abs = np.abs(vzz)
-    eta_vzz = (pas.eigenvalues[:, 0] - pas.eigenvalues[:, 1]) * np.where(vzz < 0, -1.0, 1.0)
+    sign = np.where(vzz < 0, -1.0, 1.0)
+    eta_vzz = (pas.eigenvalues[:, 0] - pas.eigenvalues[:, 1]) * sign
     theta, phi = angles(pas.frames)
     q = quaternions(pas.frames)
     out = {
@@ -317,7 +353,7 @@ def observable_arrays(
         C.OBS_ETA_TILDE: eta_vzz / mu,
         C.OBS_THETA: theta,
         C.OBS_PHI: phi,
-        C.OBS_OMEGA_Q_KHZ: omega_q_khz_from_angles(vzz_abs, eta_vzz, theta, phi, nucleus),
+        C.OBS_OMEGA_Q_KHZ: omega_q_khz_from_angles(vzz_abs, eta_vzz, theta, phi, nucleus, sign),
     }
     for i, name in enumerate(C.OBS_QUATERNION):
         out[name] = q[:, i]

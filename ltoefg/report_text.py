@@ -38,10 +38,11 @@ def _rows(tau: float) -> list[tuple[str, str, str]]:
         (C.R_FRAC_REASSIGNED, f"sites relabelled ({t})", "%"),
         (C.R_MEAN_XI, "mean ξ (quaternion dot, 1 = aligned)", "–"),
         (C.R_MAE_XI, "mean 1 − ξ", "–"),
+        (C.R_MEAN_XI_REASSIGNED, f"mean ξ, reassigned ({t})", "–"),
         (C.R_MEDIAN_MISORIENTATION_DEG, "median misorientation 2·arccos ξ", "deg"),
-        (C.R_MAE_OMEGA_Q_KHZ, "MAE ωQ/2π", "kHz"),
+        (C.R_MAE_OMEGA_Q_KHZ, "MAE ωQ/2π (±3/2↔±1/2, signed)", "kHz"),
         (C.R_FRAC_OMEGA_Q_WITHIN, f"sites with |ΔωQ| ≤ {C.OMEGA_Q_THRESHOLD_KHZ:g} kHz", "%"),
-        (C.R_MAE_VIJ, "MAE Vij (9 elements of sign·P(V))", "V/Å²"),
+        (C.R_MAE_VIJ, "MAE Vij (9 elements of P(V), Eq. 6)", "V/Å²"),
         (C.R_RMSE_VIJ, "RMSE Vij", "V/Å²"),
         (C.R_R_CQ_TILDE, "Pearson r C̃Q", "–"),
         (C.R_R_ETA_TILDE, "Pearson r η̃", "–"),
@@ -72,7 +73,7 @@ def format_value(key: str, value: Any, kind: str) -> str:
         return str(v)
     if key in (C.R_FRAC_REASSIGNED, C.R_FRAC_OMEGA_Q_WITHIN):
         return f"{100.0 * v:.1f}"
-    if key == C.R_MEAN_XI:
+    if key in (C.R_MEAN_XI, C.R_MEAN_XI_REASSIGNED):
         return f"{v:.6f}"
     return f"{v:.4g}" if v != 0 else "0"
 
@@ -107,6 +108,24 @@ def format_nucleus(nucleus: str, rep: Mapping[str, Any], kind: str, tau: float) 
         for label, value, unit in rows
     ]
     return "\n".join(lines)
+
+
+def _nucleus_notes(nucleus: str, omega_source: Any) -> list[str]:
+    """Caveats printed under a nucleus table: the ωQ sign assumption, the threshold basis."""
+    notes = []
+    if omega_source == C.OMEGA_Q_DERIVED_ASSUMED:
+        notes.append(
+            f"note: ωQ of {nucleus} was derived from C̃Q, η̃, θ, φ assuming Vzz > 0 for every "
+            f"site (the submission has no '{C.PRED_SIGN_VZZ}'); sites with Vzz < 0 get the "
+            "wrong sign of ωQ."
+        )
+    if nucleus != "Li":
+        notes.append(
+            f"note: the {C.OMEGA_Q_THRESHOLD_KHZ:g} kHz threshold is the ⁷Li SAE-NMR "
+            f"resolution; for {nucleus} it is reported for comparison but has no "
+            "experimental basis."
+        )
+    return notes
 
 
 def format_report(report: Mapping[str, Any], source: str | None = None) -> str:
@@ -150,8 +169,11 @@ def format_report(report: Mapping[str, Any], source: str | None = None) -> str:
             )
         )
     projected = report.get(C.RT_N_PROJECTED) or {}
+    sources = report.get(C.RT_OMEGA_Q_SOURCE) or {}
     for nucleus, rep in (report.get(C.RT_NUCLEI) or {}).items():
         out.append(format_nucleus(nucleus, rep, kind, tau))
+        for note in _nucleus_notes(nucleus, sources.get(nucleus)):
+            out.append(textwrap.fill(note, width=88, initial_indent="  ", subsequent_indent="  "))
         n_proj = projected.get(nucleus)
         if n_proj:
             out.append(

@@ -4,7 +4,9 @@ A submission is an HDF5 file with root attributes ``dataset``, ``split``,
 ``model`` and ``kind`` and one group per nucleus (``Li``, ``Ti``, ``O``), each
 holding ``site_id`` (n,) integers and either ``efg`` (n, 3, 3) in V/Å²
 (``kind = "tensor"``) or ``cq_tilde``, ``eta_tilde``, ``theta``, ``phi`` (n,)
-(angles in radians) and optionally ``omega_q_khz`` (``kind = "observables"``).
+(angles in radians) and optionally ``omega_q_khz`` (kHz) and ``sign_vzz`` (±1;
+without it ωQ derived from the four observables assumes Vzz > 0)
+(``kind = "observables"``).
 
 Everything a user can get wrong is refused with :class:`~ltoefg.errors.SubmissionError`
 carrying one sentence that names the file, the group and the problem. Nothing
@@ -15,7 +17,8 @@ Decisions (documented in ``docs/submitting.md``):
 
 * Value datasets may be any real floating dtype (float16/32/64; stored as float64
   after reading); integer, boolean and complex values are refused. ``site_id``
-  must be an integer dtype.
+  must be an integer dtype. ``sign_vzz`` may be integer or float and must hold
+  exactly −1 or +1.
 * Angles may lie outside [0, π/2] (θ) and [−π/2, π/2] (φ) by at most
   :data:`ANGLE_SLACK` rad (float32 round-off of π/2) and are clipped into range.
 * A tensor counts as symmetric when max |Vij − Vji| ≤ rtol·max |Vij| + atol and
@@ -254,6 +257,8 @@ def _check_arrays(
             raise refusal(
                 source, nucleus, f"'{name}' is complex ({values.dtype}), expected float64"
             )
+        if name == C.PRED_SIGN_VZZ and values.dtype.kind in "iu":
+            values = values.astype(np.float64)
         if values.dtype.kind in "iub":
             raise refusal(
                 source, nucleus, f"'{name}' has integer dtype {values.dtype}, expected float64"
@@ -464,6 +469,19 @@ def _check_finite(
         )
 
 
+def _check_signs(
+    source: str, nucleus: str, values: NDArray[np.float64], ids: NDArray[np.int64]
+) -> None:
+    bad = np.abs(values) != 1.0
+    if bad.any():
+        raise refusal(
+            source,
+            nucleus,
+            f"'{C.PRED_SIGN_VZZ}' must be −1 or +1 per site but is not for {int(bad.sum())} "
+            f"sites ({_quote(ids[bad])}, e.g. {values[bad][0]:g})",
+        )
+
+
 def symmetry_violations(efg: NDArray[np.float64]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Per-tensor flags: (not symmetric, not traceless) beyond the documented tolerance.
 
@@ -516,6 +534,8 @@ def validate_group(
             continue
         v = arr[order]
         _check_finite(src, nucleus, name, v, aligned_ids)
+        if name == C.PRED_SIGN_VZZ:
+            _check_signs(src, nucleus, v, aligned_ids)
         values[name] = v
     n_projected: int | None = None
     if sub.kind == C.KIND_TENSOR:
@@ -594,7 +614,9 @@ def template(
         Default: every nucleus the data set has.
     kind : str
         ``"tensor"`` (``efg`` (n, 3, 3), V/Å²) or ``"observables"``
-        (``cq_tilde``, ``eta_tilde``, ``theta``, ``phi``, ``omega_q_khz`` (n,)).
+        (``cq_tilde``, ``eta_tilde``, ``theta``, ``phi``, ``omega_q_khz`` (n,);
+        not ``sign_vzz``, which has no NaN placeholder: add it (±1) if your
+        model predicts the sign of Vzz).
     model : str
         Free-text model name.
     dataset_name : str, optional
@@ -628,7 +650,7 @@ def template(
         except DataError as exc:
             raise refusal(source, nucleus, str(exc)) from None
         group: dict[str, NDArray[Any]] = {C.PRED_SITE_ID: ids}
-        for name in (*required, *optional):
+        for name in (*required, *(o for o in optional if o != C.PRED_SIGN_VZZ)):
             shape = (ids.size, 3, 3) if name == C.PRED_EFG else (ids.size,)
             group[name] = np.full(shape, np.nan)
         out[nucleus] = group

@@ -69,6 +69,7 @@ def perfect(ds: ltoefg.Dataset, split: str = "random", kind: str = C.KIND_TENSOR
         else:
             obs = nmr.observable_arrays(ds.efg[ids], nucleus, *ds.stats(nucleus))
             out[nucleus] = {"site_id": ids, **{k: obs[k] for k in C.PRED_OBSERVABLES_REQUIRED}}
+            out[nucleus][C.PRED_SIGN_VZZ] = np.where(obs[C.OBS_VZZ] < 0, -1.0, 1.0)
     return out
 
 
@@ -101,6 +102,8 @@ def test_perfect_tensor_submission_scores_zero(ds: ltoefg.Dataset) -> None:
         assert r[C.R_R_CQ_TILDE] == pytest.approx(1.0)
     assert rep[C.RT_SCORE] == pytest.approx(0.0, abs=1e-12)
     assert rep[C.RT_N_PROJECTED] == {n: 0 for n in C.NUCLEI}
+    assert rep[C.RT_REPORT_VERSION] == C.REPORT_VERSION == 2
+    assert rep[C.RT_OMEGA_Q_SOURCE] == {n: C.OMEGA_Q_FROM_TENSOR for n in C.NUCLEI}
     json.dumps(rep, allow_nan=False)  # JSON-able, no NaN
 
 
@@ -157,6 +160,46 @@ def test_observables_submission(ds: ltoefg.Dataset, with_omega: bool) -> None:
         for key in C.TENSOR_ONLY_KEYS:
             assert r[key] is None, key  # null, never zero
         assert r[C.R_MEAN_XI] is None and r[C.R_MAE_VIJ] is None and r[C.R_SCORE] is None
+
+
+def test_sign_vzz_round_trip_through_a_file(
+    tmp_path: Path, ds_path: Path, ds: ltoefg.Dataset, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sub = perfect(ds, kind=C.KIND_OBSERVABLES)
+    signs = {n: sub[n][C.PRED_SIGN_VZZ].copy() for n in C.NUCLEI}
+    assert all((s < 0).any() and (s > 0).any() for s in signs.values())
+    path = S.write(tmp_path / "signed.h5", sub)
+    with h5py.File(path) as f:
+        for n in C.NUCLEI:
+            np.testing.assert_array_equal(f[n][C.PRED_SIGN_VZZ][()], signs[n])
+    back = S.read(path)
+    for n in C.NUCLEI:
+        np.testing.assert_array_equal(back.groups[n][C.PRED_SIGN_VZZ], signs[n])
+    rep = ltoefg.evaluate(path, dataset=ds)
+    assert rep[C.RT_OMEGA_Q_SOURCE] == {n: C.OMEGA_Q_DERIVED_SIGNED for n in C.NUCLEI}
+    for r in rep[C.RT_NUCLEI].values():
+        assert r[C.R_MAE_OMEGA_Q_KHZ] == pytest.approx(0.0, abs=1e-9)
+    # without sign_vzz: Vzz > 0 assumed, and the report and the table say so
+    for n in C.NUCLEI:
+        del sub[n][C.PRED_SIGN_VZZ]
+    path = S.write(tmp_path / "unsigned.h5", sub)
+    rep = ltoefg.evaluate(path, dataset=ds)
+    assert rep[C.RT_OMEGA_Q_SOURCE] == {n: C.OMEGA_Q_DERIVED_ASSUMED for n in C.NUCLEI}
+    for n, r in rep[C.RT_NUCLEI].items():
+        ids = sub[n]["site_id"]
+        omega = nmr.omega_q_khz(ds.efg[ids], n)
+        expected = np.mean(np.where(signs[n] < 0, 2 * np.abs(omega), 0.0))
+        assert r[C.R_MAE_OMEGA_Q_KHZ] == pytest.approx(expected, rel=1e-9)
+    assert main(["evaluate", str(path), "--dataset-file", str(ds_path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "assuming Vzz > 0" in out and "has no 'sign_vzz'" in out
+    # a sign that is not ±1 is refused
+    bad = perfect(ds, kind=C.KIND_OBSERVABLES)
+    bad["Ti"][C.PRED_SIGN_VZZ][3] = 0.5
+    with pytest.raises(SubmissionError, match=r"group 'Ti': 'sign_vzz' must be −1 or \+1"):
+        ltoefg.evaluate(bad, dataset=ds)
+    bad["Ti"][C.PRED_SIGN_VZZ] = np.ones(bad["Ti"]["site_id"].size, dtype=np.int8)
+    assert ltoefg.evaluate(bad, dataset=ds)[C.RT_OMEGA_Q_SOURCE]["Ti"] == C.OMEGA_Q_DERIVED_SIGNED
 
 
 def test_nuclei_subset_and_string_form(ds: ltoefg.Dataset) -> None:
@@ -242,6 +285,7 @@ def test_template_round_trip(tmp_path: Path, ds_path: Path, ds: ltoefg.Dataset) 
 def test_observables_template_round_trip(tmp_path: Path, ds: ltoefg.Dataset) -> None:
     data = S.template(ds, "ordering", ["Li"], kind=C.KIND_OBSERVABLES, model="m")
     assert set(data["Li"]) == {"site_id", *C.PRED_OBSERVABLES_REQUIRED, C.OBS_OMEGA_Q_KHZ}
+    assert C.PRED_SIGN_VZZ not in data["Li"]  # optional, no NaN placeholder
     obs = nmr.observable_arrays(ds.efg[data["Li"]["site_id"]], "Li", *ds.stats("Li"))
     for key in data["Li"]:
         if key != "site_id":

@@ -13,7 +13,9 @@ from test_evaluate import build_dataset_file, perfect
 import ltoefg
 from ltoefg import constants as C
 from ltoefg import leaderboard as L
+from ltoefg import leaderboard_render as R
 from ltoefg.cli import main
+from ltoefg.errors import LtoefgError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -68,13 +70,14 @@ def _entry(report: dict, model: str = "oracle", **over: object) -> dict:
 def test_empty_state(root: Path) -> None:
     rendered = L.render_files(root)
     text = rendered.files[root / L.LEADERBOARD_README]
-    assert "No entries yet" in text
-    assert "paper, DFT labels — not comparable number-for-number with pcm-v1" in text
+    assert "No report-version-2 entries yet" in text
+    assert "paper, DFT labels — not comparable number-for-number with pcm results" in text
     assert "| λ-SOAP SA-GPR | tensor | 0.06 (r 1.00) | 0.04 (r 0.98) | 8.6 (r 0.82)" in text
     assert "| 3.4 / 2.9 | 4.7 |" in text
-    assert "> 10 (not stated exactly)" in text
+    assert "&gt; 10 (not stated exactly)" in text  # escaped for HTML, shows as "> 10"
     readme = rendered.files[root / "README.md"]
-    assert "No measured results yet" in readme
+    assert "No report-version-2 results yet" in readme
+    assert "Legacy" not in readme and "Legacy" not in text
     assert readme.startswith("# title\n\nintro\n\n## Results\n\n") and readme.endswith("\n\ntail\n")
 
 
@@ -162,3 +165,70 @@ def test_observables_entry_renders_nulls(root: Path, report: dict) -> None:
     text = L.render_files(root).files[root / L.LEADERBOARD_README]
     row = next(line for line in text.splitlines() if line.startswith("| scalar | observables"))
     assert "0 / — |" in row and row.count("—") >= 4
+
+
+# ----------------------------------------------------------------- report versions
+def _as_v1(report: dict) -> dict:
+    """The same report in version-1 form (no report_version, no mean_xi_reassigned)."""
+    rep = copy.deepcopy(report)
+    del rep[C.RT_REPORT_VERSION]
+    for r in rep[C.RT_NUCLEI].values():
+        del r[C.R_MEAN_XI_REASSIGNED]
+    return rep
+
+
+def test_committed_pcm_v1_entries_are_legacy_v1_reports() -> None:
+    entries = L.load_entries(REPO)
+    v1 = [e for e in entries if e.key[0] == "pcm-v1"]
+    assert v1 and all(R.report_version(e.report) == 1 for e in v1)
+    text = (REPO / L.LEADERBOARD_README).read_text(encoding="utf-8")
+    legacy = text.split("## Legacy results (report version 1)")[1].split("## Reference:")[0]
+    assert "sign(Vzz) flip" in legacy
+    for e in v1:
+        assert e.path.name.replace("_", "\\_") in legacy or f"`{e.path.name}`" in legacy
+
+
+def test_versions_render_in_separate_tables(root: Path, report: dict) -> None:
+    L.write_entry(root, _entry(report, "model new"))
+    L.write_entry(root, _entry(_as_v1(report), "model old"))
+    assert main(["leaderboard", "--root", str(root)]) == 0
+    text = (root / L.LEADERBOARD_README).read_text()
+    current, legacy = text.split("## Legacy results (report version 1)")
+    assert "| model new |" in current and "| model old |" not in current
+    assert "| model old |" in legacy.split("## Reference:")[0] and "| model new |" not in legacy
+    # each table has the header of its version
+    assert R.MEASURED_HEADERS[2].splitlines()[0] in current
+    assert R.MEASURED_HEADERS[1].splitlines()[0] in legacy
+    readme = (root / "README.md").read_text()
+    new_part, old_part = readme.split("**Legacy: report version 1.**")
+    assert "| model new |" in new_part and "| model old |" in old_part.split("Reference rows")[0]
+    assert main(["leaderboard", "--check", "--root", str(root)]) == 0
+
+
+def test_one_table_refuses_mixed_report_versions(root: Path, report: dict) -> None:
+    L.write_entry(root, _entry(report, "model new"))
+    L.write_entry(root, _entry(_as_v1(report), "model old"))
+    entries = L.load_entries(root)
+    with pytest.raises(LtoefgError, match=r"refusing to put report versions \[1, 2\] in one table"):
+        R.measured_table(entries, "Li")
+    assert len(R.measured_table(entries[:1], "Li")) == 2  # header and one row
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda r: r.update(report_version=3), "'report_version' is 3"),
+        (lambda r: r.update(report_version=1), "'report_version' is 1"),
+        (lambda r: r.update(report_version="2"), "'report_version' is '2'"),
+        (lambda r: r["nuclei"]["Li"].pop("mean_xi_reassigned"), "lacks 'mean_xi_reassigned'"),
+    ],
+)
+def test_bad_report_versions_are_refused(
+    root: Path, report: dict, change: object, words: str
+) -> None:
+    entry = _entry(report)
+    change(entry["report"])  # type: ignore[operator]
+    (root / L.ENTRIES_DIR / "bad.json").write_text(json.dumps(entry))
+    with pytest.raises(L.EntryError, match="bad.json") as info:
+        L.load_entries(root)
+    assert words in str(info.value)

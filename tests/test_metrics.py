@@ -66,15 +66,31 @@ def test_rotation_about_pas_axis_gives_that_misorientation(
     assert rep[C.R_MAE_ETA_TILDE] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_negating_prediction_changes_no_metric(rng: np.random.Generator) -> None:
+#: Keys that use the tensor with its sign (SPEC §2 "Signs (v2)"): ωQ and the element errors.
+SIGNED_KEYS = {
+    C.R_MAE_OMEGA_Q_KHZ,
+    C.R_FRAC_OMEGA_Q_WITHIN,
+    C.R_R_OMEGA_Q,
+    C.R_W1_OMEGA_Q_KHZ,
+    C.R_MAE_VIJ,
+    C.R_RMSE_VIJ,
+}
+
+
+def test_negation_changes_only_the_signed_metrics(rng: np.random.Generator) -> None:
     ref = random_efg(rng, 300)
     pred = ref + 0.1 * random_efg(rng, 300)
     a = metrics.report(ref, pred, "Li", MU, SIGMA)
     b = metrics.report(ref, -pred, "Li", MU, SIGMA)
-    c = metrics.report(-ref, pred, "Li", MU, SIGMA)
+    both = metrics.report(-ref, -pred, "Li", MU, SIGMA)
     for key in C.NUCLEUS_REPORT_KEYS:
-        assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12), key
-        assert c[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12), key
+        assert both[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12), key
+        if key not in SIGNED_KEYS:
+            assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12), key
+    # −pred is a different tensor: its element error is |P(−V) − P(V_ref)|, not zero-ish
+    assert b[C.R_MAE_VIJ] > 5 * a[C.R_MAE_VIJ]
+    assert b[C.R_MAE_OMEGA_Q_KHZ] > 5 * a[C.R_MAE_OMEGA_Q_KHZ]
+    assert b[C.R_R_OMEGA_Q] < 0 < a[C.R_R_OMEGA_Q]
 
 
 def test_phi_error_is_periodic() -> None:
@@ -136,10 +152,11 @@ def test_observables_submission_from_reference_scores_zero(rng: np.random.Genera
     ref = random_efg(rng, 300)
     obs = nmr.observables(ref, "Ti", MU, SIGMA)
     pred = {k: obs[k].to_numpy() for k in C.PRED_OBSERVABLES_REQUIRED}
+    pred[C.PRED_SIGN_VZZ] = np.sign(obs["vzz"].to_numpy())
     rep = metrics.report_observables(ref, pred, "Ti", MU, SIGMA)
     for key in (C.R_MAE_CQ_TILDE, C.R_MAE_ETA_TILDE, C.R_MAE_THETA_DEG, C.R_MAE_PHI_DEG):
         assert rep[key] == pytest.approx(0.0, abs=1e-12)
-    # ωQ derived from C̃Q, η̃, θ, φ reproduces the reference
+    # ωQ derived from C̃Q, η̃, θ, φ and sign(Vzz) reproduces the reference
     assert rep[C.R_MAE_OMEGA_Q_KHZ] == pytest.approx(0.0, abs=1e-8)
     assert rep[C.R_FRAC_OMEGA_Q_WITHIN] == 1.0
     for key in C.TENSOR_ONLY_KEYS:

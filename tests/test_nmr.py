@@ -27,7 +27,8 @@ def tensor_with_pas(
 
 
 def expected_omega_li(vzz: float, eta: float, theta: float, phi: float) -> float:
-    cq = abs(nmr.cq_khz(vzz, "Li"))
+    """SPEC §3.1 v2 for ⁷Li: (CQ/4)(3cos²θ − 1 + η sin²θ cos 2φ) with the signed CQ."""
+    cq = nmr.cq_khz(vzz, "Li")
     return cq / 4 * (3 * np.cos(theta) ** 2 - 1 + eta * np.sin(theta) ** 2 * np.cos(2 * phi))
 
 
@@ -101,12 +102,14 @@ def test_zero_tensor_is_defined_without_warnings() -> None:
     assert np.all(obs["omega_q_khz"] == 0.0)
 
 
-def test_negation_changes_only_the_sign_of_vzz(rng: np.random.Generator) -> None:
+def test_negation_changes_only_the_signs_of_vzz_and_omega(rng: np.random.Generator) -> None:
     v = rng.normal(size=(300, 3, 3))
     a = nmr.observables(v, "Ti", 1.0, 0.3)
     b = nmr.observables(-v, "Ti", 1.0, 0.3)
     np.testing.assert_allclose(b["vzz"], -a["vzz"], atol=1e-12)
-    for col in ("eta", "cq_tilde", "eta_tilde", "theta", "phi", "omega_q_khz"):
+    # ωQ uses the signed tensor (SPEC §2 v2): V → −V reverses it
+    np.testing.assert_allclose(b["omega_q_khz"], -a["omega_q_khz"], atol=1e-9)
+    for col in ("eta", "cq_tilde", "eta_tilde", "theta", "phi"):
         np.testing.assert_allclose(b[col], a[col], atol=1e-9, err_msg=col)
 
 
@@ -132,8 +135,8 @@ def test_omega_matches_exact_diagonalisation_spin_three_halves(seed: int) -> Non
 
     H/h = ν0 Iz + eQ/(6I(2I−1)h) Σ_ab V_ab [3/2(I_a I_b + I_b I_a) − δ_ab I²] (kHz).
     Half the splitting of the two satellite lines, (ν(3/2↔1/2) − ν(−1/2↔−3/2))/2,
-    is eQ V_ẑẑ/(2h) to first order (second-order shifts cancel in the difference);
-    ωQ = sign(Q)·sign(Vzz) times that.
+    is eQ V_ẑẑ/(2h) to first order (second-order shifts cancel in the difference),
+    with Q and V_ẑẑ signed: exactly ωQ of SPEC §3.1 v2, no sign flip.
     """
     rng = np.random.default_rng(seed)
     v = nmr.principal_axes(rng.normal(size=(1, 3, 3)) * 20.0)
@@ -153,10 +156,11 @@ def test_omega_matches_exact_diagonalisation_spin_three_halves(seed: int) -> Non
     upper = energies[3] - energies[2]
     lower = energies[1] - energies[0]
     half_splitting = (upper - lower) / 2
-    s = np.sign(v.vzz[0]) * np.sign(q_mb)
     omega = nmr.omega_q_khz(tensor[None], "Li")[0]
     assert abs(omega) > 1.0
-    assert omega == pytest.approx(s * half_splitting, rel=1e-6, abs=1e-6)
+    assert omega == pytest.approx(half_splitting, rel=1e-6, abs=1e-6)
+    # the same tensor negated: the satellites swap, ωQ changes sign
+    assert nmr.omega_q_khz(-tensor[None], "Li")[0] == pytest.approx(-half_splitting, rel=1e-6)
 
 
 def test_isotopes_match_soprano() -> None:

@@ -236,6 +236,22 @@ CASES: list[tuple[str, str, Mutation, list[str], str, tuple[str, ...]]] = [
     ("cq-nan", O, _edit("O", "cq_tilde", _at(2, np.nan)), [], "O", ("cq_tilde", "NaN")),
     ("obs-missing-theta", O, _del("theta", "Li"), [], "Li", ("'theta'", "missing")),
     (
+        "sign-vzz-zero",
+        O,
+        _edit("Li", "sign_vzz", _at(0, 0.0)),
+        [],
+        "Li",
+        ("'sign_vzz'", "−1 or +1"),
+    ),
+    (
+        "sign-vzz-bool",
+        O,
+        _edit("O", "sign_vzz", lambda a: a > 0),
+        [],
+        "O",
+        ("'sign_vzz'", "integer dtype bool"),
+    ),
+    (
         "obs-with-efg",
         O,
         _edit_group("Li", lambda a: {**a, "efg": np.zeros((a["site_id"].size, 3, 3))}),
