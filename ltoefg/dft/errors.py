@@ -1,0 +1,25 @@
+"""Errors of the DFT package; each carries one sentence that names the thing and what to do."""
+
+from __future__ import annotations
+
+from ltoefg.errors import LtoefgError
+
+
+class DftError(LtoefgError):
+    """Base class of DFT errors (the CLI reports them with exit status 2)."""
+
+
+class DftInputError(DftError):
+    """A structure, protocol or selection cannot be turned into an ABINIT run."""
+
+
+class AbinitNotFoundError(DftError):
+    """``abinit``, ``mpirun`` or the PAW datasets are not installed."""
+
+
+class AbinitOutputError(DftError):
+    """An ABINIT output file is missing, truncated, or does not match its input."""
+
+
+class DftInterruptedError(DftError):
+    """A run was stopped by a signal; its density checkpoint is kept for resuming."""

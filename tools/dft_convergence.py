@@ -1,0 +1,130 @@
+"""Convergence study of the DFT protocol on pcm-v2 LTO structures (docs/dft.md).
+
+    python tools/dft_convergence.py run   [--scratch DIR] [--np 2]   # resumable
+    python tools/dft_convergence.py table                            # markdown table
+
+``run`` computes every setting of :data:`SETTINGS` for the structures of
+:data:`STRUCTURES` (ecut 12/15/20 Ha with pawecutdg = 2·ecut, Γ-centred k-meshes
+2×2×1, 3×3×1, 4×4×2; everything else as the production protocol), each one
+starting from the density of its neighbouring setting, and copies every result
+into ``dft-results/convergence/<setting>/``. Killed, it resumes where it stopped.
+``table`` compares each setting with the densest one (20 Ha, 4×4×2) per nucleus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import ltoefg
+from ltoefg.dft.compare import tensor_change_table
+from ltoefg.dft.protocol import PRODUCTION, Protocol
+from ltoefg.dft.results import read_result, result_name
+from ltoefg.dft.runner import RunOptions, run_structure
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "dft-results" / "convergence"
+DATASET = "pcm-v2"
+#: pcm-v2 structures of the study: structure 0 (ordering 0, small rattle; the
+#: reference run of /work/shared/dft is this structure) and structure 1036
+#: (ordering 3, large rattle).
+STRUCTURES: tuple[int, ...] = (0, 1036)
+#: (ecut Ha, k-mesh, neighbour whose density starts it), in run order.
+SETTINGS: tuple[tuple[float, tuple[int, int, int], str | None], ...] = (
+    (15.0, (2, 2, 1), None),
+    (15.0, (3, 3, 1), "conv-e15-k221"),
+    (12.0, (3, 3, 1), "conv-e15-k331"),
+    (20.0, (3, 3, 1), "conv-e15-k331"),
+    (15.0, (4, 4, 2), "conv-e15-k331"),
+    (20.0, (4, 4, 2), "conv-e20-k331"),
+)
+REFERENCE = "conv-e20-k442"
+
+
+def setting_name(ecut: float, kmesh: tuple[int, int, int]) -> str:
+    """Name of a convergence setting, e.g. ``conv-e15-k331``."""
+    return f"conv-e{ecut:g}-k{''.join(str(k) for k in kmesh)}"
+
+
+def protocol_of(ecut: float, kmesh: tuple[int, int, int]) -> Protocol:
+    """The production protocol with another ecut (pawecutdg = 2·ecut) and k-mesh."""
+    return PRODUCTION.replace(
+        setting_name(ecut, kmesh),
+        description=f"convergence study: ecut {ecut:g} Ha, k-mesh {kmesh}",
+        ecut_ha=ecut,
+        pawecutdg_ha=2 * ecut,
+        kmesh=kmesh,
+    )
+
+
+def run(scratch: Path, nproc: int, order: str) -> None:
+    ds = ltoefg.load(DATASET)
+    jobs = [(s, setting) for setting in SETTINGS for s in STRUCTURES]
+    if order == "structure":
+        jobs.sort(key=lambda j: STRUCTURES.index(j[0]))
+    for sid, (ecut, kmesh, neighbour) in jobs:
+        name = setting_name(ecut, kmesh)
+        dest = OUT / name / result_name(DATASET, sid)
+        if dest.is_file() and read_result(dest)["status"] == "ok":
+            continue
+        atoms = ds.atoms(sid)
+        start = None
+        if neighbour is not None:
+            dens = sorted((scratch / f"s{sid}" / neighbour).glob("attempt-*o_DEN"))
+            start = dens[-1] if dens else None
+        print(f"structure {sid}: {name} (start density: {start})", flush=True)
+        res = run_structure(
+            atoms,
+            protocol_of(ecut, kmesh),
+            scratch / f"s{sid}" / name,
+            RunOptions(nproc=nproc),
+            key={"dataset": DATASET, "structure": sid},
+            initial_density=start,
+        )
+        print(
+            f"  {res['status']} {res.get('reason', '')} steps {res.get('scf_steps')} "
+            f"wall {res['wall_time_s_total']} s",
+            flush=True,
+        )
+        if res["status"] == "ok":
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(scratch / f"s{sid}" / name / "result.json", dest)
+
+
+def table() -> str:
+    ds = ltoefg.load(DATASET)
+    names = [setting_name(e, k) for e, k, _ in SETTINGS]
+    results = {
+        n: {
+            s: read_result(OUT / n / result_name(DATASET, s))
+            for s in STRUCTURES
+            if (OUT / n / result_name(DATASET, s)).is_file()
+        }
+        for n in names
+    }
+    symbols = np.concatenate([ds.atoms(s).get_chemical_symbols() for s in STRUCTURES])
+    return tensor_change_table(results, REFERENCE, STRUCTURES, symbols)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--scratch", type=Path, default=Path("/work/dft-scratch/convergence"))
+    r.add_argument("--np", type=int, default=2, dest="nproc")
+    r.add_argument("--order", choices=("setting", "structure"), default="setting")
+    sub.add_parser("table")
+    args = p.parse_args(argv)
+    if args.cmd == "run":
+        run(args.scratch, args.nproc, args.order)
+    else:
+        print(table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
