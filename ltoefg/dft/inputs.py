@@ -135,6 +135,7 @@ def write_input(
         f"natom {len(atoms)}",
         "typat " + " ".join(str(t) for t in typat),
         f"chkprim {protocol.chkprim}",
+        *([] if protocol.use_symmetry else ["nsym 1"]),
         "acell 3*1.0 angstrom",
         "rprim",
     ]

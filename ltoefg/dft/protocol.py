@@ -144,6 +144,9 @@ class Protocol:
         interrupted run restarts from it.
     chkprim : int
         0: accept non-primitive cells (ABINIT's default 1 would stop).
+    use_symmetry : bool
+        Let ABINIT find and use the crystal's symmetry (False: ``nsym 1``; the
+        rattled LTO structures have none anyway).
     """
 
     name: str
@@ -168,6 +171,7 @@ class Protocol:
     quadmom_barn: dict[str, float] = field(default_factory=lambda: dict(QUADMOM_BARN))
     checkpoint_every: int = 5
     chkprim: int = 0
+    use_symmetry: bool = True
 
     def __post_init__(self) -> None:
         if not self.name:
