@@ -27,12 +27,18 @@ def _nuclei(text: str) -> tuple[str, ...]:
     return nuclei
 
 
-def _kinds(model: str) -> list[str]:
-    return {
-        "tensor": [C.KIND_TENSOR],
-        "scalar": [C.KIND_OBSERVABLES],
-        "both": [C.KIND_TENSOR, C.KIND_OBSERVABLES],
-    }[model]
+#: ``--model`` choices → baseline keys of :data:`baselines.pipeline.MODELS`.
+MODEL_CHOICES: dict[str, list[str]] = {
+    "tensor": ["tensor"],
+    "scalar": ["scalar"],
+    "ridge": ["ridge"],
+    "both": ["tensor", "scalar"],
+    "all": ["tensor", "scalar", "ridge"],
+}
+
+
+def _models(choice: str) -> list[str]:
+    return MODEL_CHOICES[choice]
 
 
 def _summary(report: dict[str, Any]) -> str:
@@ -79,7 +85,7 @@ def compare_reports(new: Any, old: Any, where: str = "report") -> list[str]:
 def _quick_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("out/quick"), help="output folder")
     p.add_argument("--nuclei", type=_nuclei, default=C.NUCLEI, help="e.g. Li,Ti,O")
-    p.add_argument("--model", choices=["tensor", "scalar", "both"], default="both")
+    p.add_argument("--model", choices=list(MODEL_CHOICES), default="all")
     p.add_argument(
         "--check",
         action="store_true",
@@ -90,7 +96,7 @@ def _quick_args(p: argparse.ArgumentParser) -> None:
 
 @command(
     "quick",
-    help="both baselines with fixed hyperparameters on a training subset (pcm-v1, random split)",
+    help="the baselines with fixed hyperparameters on a training subset (random split)",
     arguments=_quick_args,
 )
 def _run_quick(args: argparse.Namespace) -> int:
@@ -100,9 +106,9 @@ def _run_quick(args: argparse.Namespace) -> int:
 
     opts = P.RunOptions(nuclei=args.nuclei, n_train=P.QUICK_N_TRAIN, tag="quick")
     drift: list[str] = []
-    for kind in _kinds(args.model):
+    for model in _models(args.model):
         write = not (args.check or args.no_entries)
-        report, entry = P.run(kind, opts, args.out, root=REPO if write else None)
+        report, entry = P.run(model, opts, args.out, root=REPO if write else None)
         print(_summary(report))
         if args.check:
             name = leaderboard.entry_filename(
@@ -125,7 +131,7 @@ def _run_quick(args: argparse.Namespace) -> int:
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", choices=["tensor", "scalar", "both"], default="both")
+    p.add_argument("--model", choices=list(MODEL_CHOICES), default="all")
     p.add_argument("--dataset", default=C.DEFAULT_DATASET)
     p.add_argument("--split", choices=C.SPLITS, default="random")
     p.add_argument("--nuclei", type=_nuclei, default=C.NUCLEI, help="e.g. Li,Ti,O")
@@ -185,12 +191,12 @@ def _run_train(args: argparse.Namespace) -> int:
         tag=args.tag,
         fixed=fixed,
     )
-    for kind in _kinds(args.model):
-        if fixed is not None and args.model == "both":
+    for model in _models(args.model):
+        if fixed is not None and args.model in ("both", "all"):
             raise CommandError(
                 "--hypers-from reuses one entry: pass --model tensor or --model scalar."
             )
-        report, _ = P.run(kind, opts, args.out / kind, root=None if args.no_entries else REPO)
+        report, _ = P.run(model, opts, args.out / model, root=None if args.no_entries else REPO)
         print(_summary(report))
     return 0
 

@@ -12,10 +12,10 @@ from baselines.cli import main  # noqa: E402
 
 
 def test_quick_baselines_reproduce_committed_entries(tmp_path: Path, capsys) -> None:
-    """Both models, all nuclei, fixed hyperparameters (~4 min on 2 cores)."""
+    """All three models, all nuclei, fixed hyperparameters (~4 min on 2 cores)."""
     status = main(["quick", "--check", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert status == 0, out
     assert "reproduce the committed entries" in out
-    assert (tmp_path / "predictions-tensor.h5").is_file()
-    assert (tmp_path / "predictions-observables.h5").is_file()
+    for model in ("tensor", "scalar", "ridge"):
+        assert (tmp_path / f"predictions-{model}.h5").is_file()
