@@ -80,32 +80,76 @@ def labels_are_dft(label_method: str) -> bool:
     return label_method.startswith(C.LABEL_METHOD_DFT_PREFIX)
 
 
-def _open_dataset(sub: S.Submission, dataset: Dataset | str | os.PathLike[str] | None) -> Dataset:
-    if isinstance(dataset, (str, os.PathLike)):
-        from ltoefg.data import load
+@dataclass(frozen=True)
+class _Header:
+    """What is known of a submission before its arrays are read."""
 
-        dataset = load(dataset)
+    source: str
+    dataset: str
+    split: str
+
+
+def _open_dataset(head: _Header, dataset: Dataset | str | os.PathLike[str] | None) -> Dataset:
+    """The reference data set: the one given by the caller, or the registered version named.
+
+    The submission's ``dataset`` attribute is only ever looked up in the registry;
+    it is never opened as a path (a local file comes from ``--dataset-file``).
+    """
+    from ltoefg.data import load, registry
+
+    if isinstance(dataset, (str, os.PathLike)):
+        dataset = load(dataset)  # the caller's (operator's) choice, never the submission's
     if dataset is not None:
-        if dataset.name != sub.dataset:
+        if dataset.name != head.dataset:
             raise S.refusal(
-                sub.source,
+                head.source,
                 S.ROOT,
-                f"attribute 'dataset' is {sub.dataset!r} but the data set given is "
+                f"attribute 'dataset' is {head.dataset!r} but the data set given is "
                 f"{dataset.name!r} ({dataset.path})",
             )
         return dataset
-    from ltoefg.data import load
-
+    known = registry.registry()
+    if head.dataset not in known:
+        raise S.refusal(
+            head.source,
+            S.ROOT,
+            f"attribute 'dataset' is {head.dataset!r}, which is not a registered data-set "
+            f"version (registered: {', '.join(sorted(known))}); to score against a local "
+            "data-set file pass --dataset-file FILE (or dataset=... in Python)",
+        )
     try:
-        return load(sub.dataset)
+        return load(head.dataset)
     except DataError as exc:
         raise S.refusal(
-            sub.source,
+            head.source,
             S.ROOT,
-            f"attribute 'dataset' is {sub.dataset!r}, which cannot be opened "
+            f"attribute 'dataset' is {head.dataset!r}, which cannot be opened "
             f"({' '.join(str(exc).split()).rstrip('.')}); to score against a local data-set "
             "file pass --dataset-file FILE (or dataset=... in Python)",
         ) from None
+
+
+def _read_limits(ds: Dataset, split: str) -> dict[str, int]:
+    """nucleus -> most ids a group may declare: twice the split's test ids (duplicates show)."""
+    limits = {}
+    for nucleus in ds.counts():
+        try:
+            limits[nucleus] = 2 * int(np.asarray(ds.split(split, nucleus).test).size)
+        except DataError:
+            limits[nucleus] = 0
+    return limits
+
+
+def _checked_stats(ds: Dataset, nucleus: str) -> tuple[float, float]:
+    """(μ, σ) of |Vzz|; a data set whose μ or σ is not positive and finite is refused."""
+    mu, sigma = ds.stats(nucleus)
+    if not (math.isfinite(mu) and math.isfinite(sigma) and mu > 0 and sigma > 0):
+        raise DataError(
+            f"{ds.path}: the data set's |Vzz| statistics of {nucleus} are mu = {mu:g}, "
+            f"sigma = {sigma:g} V/Å², but the metrics divide by them; rebuild the data set "
+            "with more (and non-zero) tensors of that nucleus."
+        )
+    return mu, sigma
 
 
 def _check_tau(tau: float) -> float:
@@ -130,18 +174,23 @@ def run(
     from ltoefg import __version__
 
     tau = _check_tau(tau)
+    sub: S.Submission | None = None
     if isinstance(path_or_arrays, Mapping):
         sub = S.from_mapping(path_or_arrays)
+        head = _Header(sub.source, sub.dataset, sub.split)
     else:
-        sub = S.read(path_or_arrays)
-    if sub.split not in C.SPLITS:
+        attrs = S.read_attributes(path_or_arrays)
+        head = _Header(str(path_or_arrays), attrs[C.ATTR_DATASET], attrs[C.ATTR_SPLIT])
+    if head.split not in C.SPLITS:
         raise S.refusal(
-            sub.source,
+            head.source,
             S.ROOT,
-            f"attribute 'split' is {sub.split!r}, expected one of {', '.join(C.SPLITS)}",
+            f"attribute 'split' is {head.split!r}, expected one of {', '.join(C.SPLITS)}",
         )
+    ds = _open_dataset(head, dataset)
+    if sub is None:  # a file: read its arrays only now, bounded by the split's sizes
+        sub = S.read(path_or_arrays, limits=_read_limits(ds, head.split))  # type: ignore[arg-type]
     chosen = S.resolve_nuclei(sub, nuclei)
-    ds = _open_dataset(sub, dataset)
 
     # 1. validate every chosen group before computing anything
     groups: dict[str, S.ValidGroup] = {}
@@ -149,12 +198,9 @@ def run(
     for nucleus in chosen:
         expected = S.split_test_ids(ds, sub, nucleus)
         groups[nucleus] = S.validate_group(sub, nucleus, expected, strict=strict)
-        try:
-            stats[nucleus] = ds.stats(nucleus)
-        except DataError:
-            raise S.refusal(
-                sub.source, nucleus, f"data set {ds.name!r} has no {nucleus} sites"
-            ) from None
+        if nucleus not in ds.counts():
+            raise S.refusal(sub.source, nucleus, f"data set {ds.name!r} has no {nucleus} sites")
+        stats[nucleus] = _checked_stats(ds, nucleus)
 
     # 2. score
     per_nucleus: dict[str, dict[str, Any]] = {}

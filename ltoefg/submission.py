@@ -44,6 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ltoefg import constants as C
+from ltoefg import names
 from ltoefg.errors import DataError, SubmissionError
 
 #: Relative tolerance of the "symmetric" and "traceless" checks (fraction of max |Vij|).
@@ -56,6 +57,12 @@ ANGLE_SLACK = 1e-6
 MAX_ABS_VALUE = 1e6
 #: Largest accepted |ωQ/2π|, kHz.
 MAX_ABS_OMEGA_Q_KHZ = 1e9
+#: Default cap on the ids one nucleus group may declare (more than any data set has).
+MAX_SITES = 200_000
+#: Largest submission file accepted, bytes (a full uncompressed pcm submission is ~6 MB).
+MAX_FILE_BYTES = 64 << 20
+#: Largest root attribute accepted, bytes (UTF-8).
+MAX_ATTRIBUTE_BYTES = 1024
 #: How many offending site ids a message quotes.
 _N_QUOTED = 3
 
@@ -85,6 +92,20 @@ class Submission:
     kind: str
     groups: dict[str, dict[str, NDArray[Any]]] = field(default_factory=dict)
 
+    @classmethod
+    def from_attributes(
+        cls, source: str, attrs: Mapping[str, str], groups: dict[str, dict[str, NDArray[Any]]]
+    ) -> Submission:
+        """A submission from its checked root attributes and nucleus groups."""
+        return cls(
+            source=source,
+            dataset=attrs[C.ATTR_DATASET],
+            split=attrs[C.ATTR_SPLIT],
+            model=attrs[C.ATTR_MODEL],
+            kind=attrs[C.ATTR_KIND],
+            groups=groups,
+        )
+
 
 def refusal(source: str, group: str, problem: str) -> SubmissionError:
     """The one-sentence error: ``<file>: group '<g>': <problem>.``"""
@@ -104,17 +125,6 @@ def _quote(ids: NDArray[np.int64]) -> str:
 
 
 # --------------------------------------------------------------------------- reading
-def _as_text(value: Any) -> str | None:
-    if isinstance(value, (bytes, np.bytes_)):
-        try:
-            return bytes(value).decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    if isinstance(value, (str, np.str_)):
-        return str(value)
-    return None
-
-
 def _check_kind(source: str, kind: str) -> None:
     if kind not in C.KINDS:
         raise refusal(
@@ -122,13 +132,42 @@ def _check_kind(source: str, kind: str) -> None:
         )
 
 
-def read(path: str | os.PathLike[str]) -> Submission:
+def check_attributes(source: str, attrs: Mapping[str, str]) -> None:
+    """Check the root attributes' values: known kind, plain data-set name, clean model text.
+
+    The data-set name is checked against :data:`ltoefg.names.NAME_PATTERN` (it is a
+    registered name, never a path; it reaches file names); the split is checked
+    against the data set later. The model name is free text without control
+    characters, at most :data:`ltoefg.names.MAX_TEXT_CHARS` characters.
+    """
+    _check_kind(source, attrs[C.ATTR_KIND])
+    problem = names.name_problem(attrs[C.ATTR_DATASET])
+    if problem:
+        raise refusal(
+            source,
+            ROOT,
+            f"attribute 'dataset' {problem}: it must name a registered data-set version (a "
+            "local data-set file is given with --dataset-file, not in the submission)",
+        )
+    problem = names.text_problem(attrs[C.ATTR_MODEL])
+    if problem:
+        raise refusal(source, ROOT, f"attribute 'model' {problem}")
+
+
+def read(path: str | os.PathLike[str], limits: Mapping[str, int] | None = None) -> Submission:
     """Read a ``predictions.h5`` file and check its structure (not yet its ids or values).
+
+    Everything is checked from the file's metadata before any array is read:
+    links, storage layouts, filters, dtypes, shapes and sizes (see
+    :mod:`ltoefg.submission_read`).
 
     Parameters
     ----------
     path : str or path-like
         The submission file.
+    limits : mapping, optional
+        nucleus -> the largest number of ids a group may declare (default
+        :data:`MAX_SITES` for every nucleus); larger groups are refused unread.
 
     Returns
     -------
@@ -138,94 +177,61 @@ def read(path: str | os.PathLike[str]) -> Submission:
     Raises
     ------
     SubmissionError
-        Not an HDF5 file, truncated or damaged, missing or non-string root
-        attributes, unknown kind, no nucleus group, unknown or missing members,
-        wrong dtype or shape.
+        Not an HDF5 file, truncated or damaged, not self-contained, missing or
+        non-string root attributes, unknown kind, no nucleus group, unknown or
+        missing members, wrong dtype or shape, too large.
     """
-    import h5py
+    from ltoefg.submission_read import read_file
 
-    source = str(path)
-    p = Path(path)
-    if not p.is_file():
-        raise refusal(source, ROOT, "the file does not exist")
-    if p.stat().st_size == 0:
-        raise refusal(source, ROOT, "the file is empty, not an HDF5 file")
-    try:
-        is_hdf5 = h5py.is_hdf5(p)
-    except Exception:  # noqa: BLE001 - any library failure is a damaged file
-        is_hdf5 = False
-    if not is_hdf5:
-        raise refusal(source, ROOT, "the file is not an HDF5 file (no HDF5 signature)")
-    try:
-        with h5py.File(p, "r") as f:
-            return _read_open(source, f)
-    except SubmissionError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - h5py raises many types on damaged files
-        detail = " ".join(str(exc).split())[:160] or type(exc).__name__
-        raise refusal(
-            source, ROOT, f"the HDF5 file is truncated or damaged and cannot be read ({detail})"
-        ) from None
+    return read_file(path, limits)
 
 
-def _read_open(source: str, f: Any) -> Submission:
-    import h5py
+def read_attributes(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The checked root attributes of a submission file (no arrays are read)."""
+    from ltoefg.submission_read import read_file_attributes
 
-    attrs: dict[str, str] = {}
-    for name in ROOT_ATTRS:
-        if name not in f.attrs:
-            raise refusal(source, ROOT, f"the root attribute '{name}' is missing")
-        text = _as_text(f.attrs[name])
-        if text is None:
-            raise refusal(source, ROOT, f"the root attribute '{name}' is not a string")
-        attrs[name] = text
-    kind = attrs[C.ATTR_KIND]
-    _check_kind(source, kind)
-    members = list(f.keys())
-    unknown = [m for m in members if m not in C.NUCLEI or not isinstance(f[m], h5py.Group)]
-    if unknown:
+    return read_file_attributes(path)
+
+
+def check_declared(
+    source: str, nucleus: str, name: str, shape: tuple[int, ...], dtype: np.dtype[Any], n: int
+) -> None:
+    """Dtype and shape of one member, from what is declared (before or after reading).
+
+    Parameters
+    ----------
+    source, nucleus : str
+        For the message.
+    name : str
+        ``site_id`` or a value dataset.
+    shape : tuple of int
+    dtype : numpy.dtype
+    n : int
+        Number of ids of the group (ignored for ``site_id``).
+    """
+    if name == C.PRED_SITE_ID:
+        if dtype.kind not in "iu":
+            raise refusal(
+                source, nucleus, f"'site_id' has dtype {dtype}, expected integers (int64)"
+            )
+        if len(shape) != 1:
+            raise refusal(source, nucleus, f"'site_id' has shape {shape}, expected (n,)")
+        return
+    if dtype.kind == "c":
+        raise refusal(source, nucleus, f"'{name}' is complex ({dtype}), expected float64")
+    if not (name == C.PRED_SIGN_VZZ and dtype.kind in "iu"):
+        if dtype.kind in "iub":
+            raise refusal(source, nucleus, f"'{name}' has integer dtype {dtype}, expected float64")
+        if dtype.kind != "f" or dtype.itemsize > 16:
+            raise refusal(source, nucleus, f"'{name}' has dtype {dtype}, expected float64")
+    want = (n, 3, 3) if name == C.PRED_EFG else (n,)
+    if tuple(shape) != want:
         raise refusal(
             source,
-            ROOT,
-            f"unexpected member '{unknown[0]}' (the root holds only the nucleus groups "
-            f"{', '.join(C.NUCLEI)})",
+            nucleus,
+            f"'{name}' has shape {tuple(shape)}, expected {want} "
+            f"(one {'3×3 tensor' if name == C.PRED_EFG else 'value'} per site_id)",
         )
-    if not members:
-        raise refusal(
-            source, ROOT, f"the file has no nucleus group (expected {', '.join(C.NUCLEI)})"
-        )
-    required, optional = _value_names(kind)
-    groups: dict[str, dict[str, NDArray[Any]]] = {}
-    for nucleus in (n for n in C.NUCLEI if n in members):
-        g = f[nucleus]
-        names = list(g.keys())
-        allowed = (C.PRED_SITE_ID, *required, *optional)
-        extra = [m for m in names if m not in allowed]
-        if extra:
-            raise refusal(
-                source,
-                nucleus,
-                f"unexpected member '{extra[0]}' for kind '{kind}' (allowed: {', '.join(allowed)})",
-            )
-        arrays: dict[str, NDArray[Any]] = {}
-        for name in (C.PRED_SITE_ID, *required, *optional):
-            if name not in names:
-                if name in optional:
-                    continue
-                raise refusal(source, nucleus, f"the dataset '{name}' is missing")
-            member = g[name]
-            if not isinstance(member, h5py.Dataset):
-                raise refusal(source, nucleus, f"'{name}' is a group, not a dataset")
-            arrays[name] = member[()]
-        groups[nucleus] = _check_arrays(source, nucleus, kind, arrays)
-    return Submission(
-        source=source,
-        dataset=attrs[C.ATTR_DATASET],
-        split=attrs[C.ATTR_SPLIT],
-        model=attrs[C.ATTR_MODEL],
-        kind=kind,
-        groups=groups,
-    )
 
 
 def _check_arrays(
@@ -237,41 +243,15 @@ def _check_arrays(
         if name not in raw or raw[name] is None:
             raise refusal(source, nucleus, f"the dataset '{name}' is missing")
     ids = np.asarray(raw[C.PRED_SITE_ID])
-    if ids.dtype.kind not in "iu":
-        raise refusal(
-            source, nucleus, f"'site_id' has dtype {ids.dtype}, expected integers (int64)"
-        )
-    if ids.ndim != 1:
-        raise refusal(source, nucleus, f"'site_id' has shape {ids.shape}, expected (n,)")
+    check_declared(source, nucleus, C.PRED_SITE_ID, ids.shape, ids.dtype, 0)
     if ids.dtype.kind == "u" and ids.size and int(ids.max()) > np.iinfo(np.int64).max:
         raise refusal(source, nucleus, "'site_id' holds ids beyond the int64 range")
-    n = ids.size
     out: dict[str, NDArray[Any]] = {C.PRED_SITE_ID: ids.astype(np.int64)}
     for name in (*required, *optional):
         if name not in raw or raw[name] is None:
             continue
         values = np.asarray(raw[name])
-        want = (n, 3, 3) if name == C.PRED_EFG else (n,)
-        unit = "V/Å²" if name == C.PRED_EFG else ""
-        if values.dtype.kind == "c":
-            raise refusal(
-                source, nucleus, f"'{name}' is complex ({values.dtype}), expected float64"
-            )
-        if name == C.PRED_SIGN_VZZ and values.dtype.kind in "iu":
-            values = values.astype(np.float64)
-        if values.dtype.kind in "iub":
-            raise refusal(
-                source, nucleus, f"'{name}' has integer dtype {values.dtype}, expected float64"
-            )
-        if values.dtype.kind != "f":
-            raise refusal(source, nucleus, f"'{name}' has dtype {values.dtype}, expected float64")
-        if values.shape != want:
-            raise refusal(
-                source,
-                nucleus,
-                f"'{name}' has shape {values.shape}, expected {want} "
-                f"(one {'3×3 tensor' if unit else 'value'} per site_id)",
-            )
+        check_declared(source, nucleus, name, values.shape, values.dtype, ids.size)
         out[name] = values.astype(np.float64)
     return out
 
@@ -311,7 +291,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "<arrays>") -> Submissio
             raise refusal(source, ROOT, f"the attribute '{name}' is missing")
         if not isinstance(attrs[name], str):
             raise refusal(source, ROOT, f"the attribute '{name}' is not a string")
-    _check_kind(source, kind)
+    check_attributes(source, attrs)
     unknown = [k for k in data if k not in C.NUCLEI and k not in ROOT_ATTRS]
     if unknown:
         raise refusal(source, ROOT, f"unexpected key {unknown[0]!r}")
@@ -332,14 +312,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "<arrays>") -> Submissio
         except (TypeError, ValueError) as exc:
             raise refusal(source, nucleus, f"values are not arrays ({exc})") from None
         groups[nucleus] = _check_arrays(source, nucleus, kind, arrays)
-    return Submission(
-        source=source,
-        dataset=attrs[C.ATTR_DATASET],
-        split=attrs[C.ATTR_SPLIT],
-        model=attrs[C.ATTR_MODEL],
-        kind=kind,
-        groups=groups,
-    )
+    return Submission.from_attributes(source, attrs, groups)
 
 
 # ------------------------------------------------------------------------ validation

@@ -7,6 +7,7 @@ the evaluator either scores it or refuses it with :class:`SubmissionError`.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import warnings
@@ -16,6 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from hostile import Tripwire, make_fifo, python_opens
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_evaluate import build_dataset_file, perfect
@@ -145,6 +147,94 @@ def _trace(a: np.ndarray) -> np.ndarray:
     return a
 
 
+# ------------------------------------------------- hostile files (issue 11): outside reads
+def _rebuild(group: str, name: str, create: Callable[..., None]) -> Mutation:
+    """Replace ``group/name`` by ``create(g, name, values, path, ds)``."""
+
+    def mutate(path: Path, ds: ltoefg.Dataset) -> None:
+        with h5py.File(path, "r+") as f:
+            g = f[group] if group != "/" else f
+            values = g[name][()] if isinstance(g.get(name), h5py.Dataset) else None
+            del g[name]
+            create(g, name, values, path, ds)
+
+    return mutate
+
+
+def _external_storage(g, name, values, path, ds) -> None:  # noqa: ANN001
+    fifo = make_fifo(path.parent)
+    g.create_dataset(
+        name, shape=values.shape, dtype=values.dtype, external=[(str(fifo), 0, values.nbytes)]
+    )
+
+
+def _virtual_onto_reference(g, name, values, path, ds) -> None:  # noqa: ANN001
+    source = h5py.VirtualSource(str(ds.path), "sites/efg", shape=ds.efg.shape)
+    layout = h5py.VirtualLayout(shape=values.shape, dtype=values.dtype)
+    layout[:] = source[: values.shape[0]]
+    g.create_virtual_dataset(name, layout)
+
+
+def _virtual_onto_fifo(g, name, values, path, ds) -> None:  # noqa: ANN001
+    source = h5py.VirtualSource(str(make_fifo(path.parent)), "x", shape=values.shape)
+    layout = h5py.VirtualLayout(shape=values.shape, dtype=values.dtype)
+    layout[:] = source
+    g.create_virtual_dataset(name, layout)
+
+
+def _link(target: Callable[[Path, ltoefg.Dataset], object]) -> Callable[..., None]:
+    def create(g, name, values, path, ds) -> None:  # noqa: ANN001
+        g[name] = target(path, ds)
+
+    return create
+
+
+def _huge_declared(path: Path, ds: ltoefg.Dataset) -> None:
+    """29 KB on disk, 6e7 ids declared (chunked, nothing stored): read whole it was 1.1 GB."""
+    with h5py.File(path, "r+") as f:
+        g = f["Li"]
+        del g["site_id"], g["efg"]
+        g.create_dataset("site_id", shape=(60_000_000,), dtype=np.int64, chunks=True)
+        g.create_dataset("efg", shape=(60_000_000, 3, 3), dtype=np.float64, chunks=True)
+
+
+def _plugin_filter(g, name, values, path, ds) -> None:  # noqa: ANN001
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_chunk((max(values.shape[0] // 2, 1), 3, 3))
+    dcpl.set_filter(32001, h5py.h5z.FLAG_OPTIONAL, ())  # blosc: a plugin library
+    space = h5py.h5s.create_simple(values.shape)
+    h5py.h5d.create(g.id, name.encode(), h5py.h5t.NATIVE_DOUBLE, space, dcpl=dcpl)
+
+
+def _giant_chunks(g, name, values, path, ds) -> None:  # noqa: ANN001
+    g.create_dataset(
+        name, data=values, maxshape=(None,), chunks=(1 << 26,), compression="gzip"
+    )  # one 512 MB chunk that decompresses from a few bytes
+
+
+def _many_root_members(path: Path, ds: ltoefg.Dataset) -> None:
+    with h5py.File(path, "r+") as f:
+        for i in range(2000):
+            f.create_dataset(f"zz{i:05d}", data=[i])
+
+
+def _not_a_file(kind: str) -> Mutation:
+    def mutate(path: Path, ds: ltoefg.Dataset) -> None:
+        path.unlink()
+        if kind == "fifo":
+            os.mkfifo(path)
+        else:
+            path.mkdir()
+
+    return mutate
+
+
+def _compound(a: np.ndarray) -> np.ndarray:
+    out = np.zeros(a.shape, dtype=[("re", "f8"), ("im", "f8")])
+    out["re"] = a
+    return out
+
+
 T, O = C.KIND_TENSOR, C.KIND_OBSERVABLES  # noqa: E741 (O is the kind, not the nucleus)
 #: id, base kind, mutation, extra CLI args, expected group, words the message must hold
 CASES: list[tuple[str, str, Mutation, list[str], str, tuple[str, ...]]] = [
@@ -157,7 +247,7 @@ CASES: list[tuple[str, str, Mutation, list[str], str, tuple[str, ...]]] = [
         _set_attr("dataset", "no-such-set"),
         ["--no-dataset-file"],
         "/",
-        ("'no-such-set'", "cannot be opened"),
+        ("'no-such-set'", "not a registered data-set version", "--dataset-file"),
     ),
     ("unknown-split", T, _set_attr("split", "diagonal"), [], "/", ("split", "'diagonal'")),
     ("unknown-kind", T, _set_attr("kind", "vector"), [], "/", ("kind", "'vector'")),
@@ -259,6 +349,151 @@ CASES: list[tuple[str, str, Mutation, list[str], str, tuple[str, ...]]] = [
         "Li",
         ("unexpected member 'efg'",),
     ),
+    # --- issue 11: a submission is self-contained; nothing outside it is read
+    (
+        "external-raw-storage",
+        T,
+        _rebuild("Li", "efg", _external_storage),
+        [],
+        "Li",
+        ("'efg'", "external raw files"),
+    ),
+    (
+        "virtual-onto-reference",
+        T,
+        _rebuild("Ti", "efg", _virtual_onto_reference),
+        [],
+        "Ti",
+        ("'efg'", "virtual dataset"),
+    ),
+    (
+        "virtual-onto-fifo",
+        T,
+        _rebuild("O", "efg", _virtual_onto_fifo),
+        [],
+        "O",
+        ("'efg'", "virtual dataset"),
+    ),
+    (
+        "external-link-to-reference",
+        T,
+        _rebuild("Li", "efg", _link(lambda p, d: h5py.ExternalLink(str(d.path), "/sites/efg"))),
+        [],
+        "Li",
+        ("'efg'", "external link"),
+    ),
+    (
+        "external-link-to-fifo",
+        T,
+        _rebuild(
+            "Ti", "site_id", _link(lambda p, d: h5py.ExternalLink(str(make_fifo(p.parent)), "/x"))
+        ),
+        [],
+        "Ti",
+        ("'site_id'", "external link"),
+    ),
+    (
+        "external-link-as-group",
+        T,
+        _rebuild("/", "O", _link(lambda p, d: h5py.ExternalLink(str(make_fifo(p.parent)), "/O"))),
+        [],
+        "/",
+        ("'O'", "external link"),
+    ),
+    (
+        "soft-link-leaving-group",
+        T,
+        _rebuild("Li", "efg", _link(lambda p, d: h5py.SoftLink("/Ti/efg"))),
+        [],
+        "Li",
+        ("'efg'", "soft link to '/Ti/efg'", "outside its group"),
+    ),
+    (
+        "soft-link-dangling",
+        T,
+        _rebuild("Li", "efg", _link(lambda p, d: h5py.SoftLink("nowhere"))),
+        [],
+        "Li",
+        ("'efg'", "missing"),
+    ),
+    (
+        "huge-declared-shape",
+        T,
+        _huge_declared,
+        [],
+        "Li",
+        ("declares 60000000 ids", "nothing was read"),
+    ),
+    ("plugin-filter", T, _rebuild("O", "efg", _plugin_filter), [], "O", ("filter 32001", "plugin")),
+    (
+        "giant-chunks",
+        T,
+        _rebuild("Ti", "site_id", _giant_chunks),
+        [],
+        "Ti",
+        ("chunks of 536870912 bytes",),
+    ),
+    ("many-root-members", T, _many_root_members, [], "/", ("unexpected member 'zz00000'",)),
+    ("fifo-as-submission", T, _not_a_file("fifo"), [], "/", ("not a regular file",)),
+    ("folder-as-submission", T, _not_a_file("dir"), [], "/", ("not a regular file",)),
+    ("compound-dtype", T, _edit("Li", "efg", _compound), [], "Li", ("'efg' has dtype",)),
+    (
+        "string-ids",
+        T,
+        _edit("O", "site_id", lambda a: a.astype("S12")),
+        [],
+        "O",
+        ("'site_id'", "integers"),
+    ),
+    # --- issue 11: `dataset` is a registered name, never a path; model text is clean
+    (
+        "dataset-is-a-path",
+        T,
+        lambda p, d: _set_attr("dataset", str(d.path))(p, d),
+        ["--no-dataset-file"],
+        "/",
+        ("attribute 'dataset'", "not a plain name", "--dataset-file"),
+    ),
+    (
+        "dataset-climbs-out",
+        T,
+        _set_attr("dataset", "../../leaderboard/entries/x"),
+        ["--no-dataset-file"],
+        "/",
+        ("attribute 'dataset'", "not a plain name"),
+    ),
+    (
+        "dataset-is-a-file-name",
+        T,
+        lambda p, d: _set_attr("dataset", d.path.name)(p, d),
+        ["--no-dataset-file"],
+        "/",
+        ("'synthetic.h5'", "not a registered data-set version"),
+    ),
+    (
+        "model-newline",
+        T,
+        _set_attr("model", "ok\n| forged | row |"),
+        [],
+        "/",
+        ("'model'", "U+000A"),
+    ),
+    (
+        "model-too-long",
+        T,
+        _set_attr("model", "m" * 5000),
+        [],
+        "/",
+        ("'model'", "longer than 1024 bytes"),
+    ),
+    (
+        "attr-array",
+        T,
+        _set_attr("kind", np.array([b"tensor", b"tensor"])),
+        [],
+        "/",
+        ("'kind'", "not a string"),
+    ),
 ]
 
 
@@ -292,7 +527,11 @@ def test_bad_input_is_refused(
         extra = [e for e in extra if e != "--no-dataset-file"]
     else:
         args += ["--dataset-file", str(ds_path)]
-    status = main([*args, *extra])
+    with Tripwire(list(tmp_path.glob("*.fifo"))) as wire, python_opens() as opened:
+        status = main([*args, *extra])
+    assert not wire.touched, f"read outside the submission: {wire.touched}"
+    inside = [o for o in opened if o.startswith(str(tmp_path.resolve()))]
+    assert set(inside) <= {str(path.resolve())}, inside
     captured = capsys.readouterr()
     err = captured.err.strip()
     assert status == 2, captured
