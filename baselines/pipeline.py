@@ -476,15 +476,15 @@ def run(
         log(f"{name}: fitting {nucleus} on {train.ids.size} sites, predicting {test.ids.size}")
         if kind == C.KIND_TENSOR:
             h = dataclasses.replace(opts.hypers, **best.get("score", {}))
-            pred, t_fit, t_pred, model = fit_predict_tensor(frames, train, test, h)
-            model.training_data = {
+            pred, t_fit, t_pred, fitted = fit_predict_tensor(frames, train, test, h)
+            fitted.training_data = {
                 "dataset": ds.name,
                 "label_method": ds.label_method,
                 "split": opts.split,
                 "nucleus": nucleus,
                 "n_train": int(train.ids.size),
             }
-            model.save(out_dir / f"model-tensor-{nucleus}.npz")
+            fitted.save(out_dir / f"model-tensor-{nucleus}.npz")
             values: dict[str, Any] = {C.PRED_EFG: pred}
             record["hypers"] = h.to_dict()
         else:
