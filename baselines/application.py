@@ -18,10 +18,10 @@ Lab frame
 ---------
 ωQ depends on the orientation of the EFG relative to the magnetic field. The
 lab frame is the structure's Cartesian frame and B0 ∥ ẑ by default, i.e.
-ωQ/2π = (3e|Q| / 2I(2I−1)h) · sign(Vzz) · ẑᵀVẑ (SPEC §3.1,
-:func:`ltoefg.nmr.omega_q_khz`); ``--b0 X Y Z`` (``b0_direction``) picks
-another field direction n̂ (the tensor is rotated so that n̂ becomes ẑ, which
-gives the same result as n̂ᵀVn̂ with the same sign rule). θ and φ are the polar
+ωQ/2π = 3eQ · ẑᵀVẑ / (2I(2I−1)h) with Q and V signed (SPEC §3.1 v2,
+:func:`ltoefg.nmr.omega_q_khz`; continuous in the tensor, no per-site flip);
+``--b0 X Y Z`` (``b0_direction``) picks another field direction n̂ (the tensor
+is rotated so that n̂ becomes ẑ, which gives the same result as n̂ᵀVn̂). θ and φ are the polar
 and azimuthal angles of that field direction in each site's PAS. CQ and η
 do not depend on the frame.
 
@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from ltoefg import constants as C
 from ltoefg import nmr
 from ltoefg.classify import (
     DEFAULT_BIN_WIDTH_KHZ,
@@ -475,7 +476,7 @@ def _run_predict(args: argparse.Namespace) -> int:
         args.batch,
         progress=True,
     )
-    title = args.title or f"{args.nucleus} ωQ predicted by {Path(args.model).name}"
+    title = figure_title(model, args.nucleus, Path(args.model).name, args.title)
     paths = write_outputs(
         frames,
         pred,
@@ -494,6 +495,27 @@ def _run_predict(args: argparse.Namespace) -> int:
     for p in paths.values():
         print(f"wrote {p}")
     return 0
+
+
+def figure_title(model: Any, nucleus: str, model_name: str, title: str | None = None) -> str:
+    """Histogram title with a banner naming the model's training labels.
+
+    The banner ("point-charge labels, not DFT", "DFT labels", or "training labels
+    unknown") comes from the data set the model records it was trained on, and is
+    added below a user-given title too: a figure never hides what its model learnt.
+    """
+    from ltoefg.report_text import label_phrase
+
+    training = getattr(model, "training_data", None) or {}
+    method = training.get("label_method")
+    dataset = training.get("dataset", "an unrecorded data set")
+    banner = (
+        f"model trained on {dataset} ({label_phrase(method)})"
+        if method
+        else "training labels unknown: not known to be DFT"
+    )
+    head = title or f"{nucleus} ωQ predicted by {model_name}"
+    return f"{head}\n{banner}"
 
 
 def _lto_models_arguments(p: argparse.ArgumentParser) -> None:
@@ -560,7 +582,7 @@ def _run_lto_models(args: argparse.Namespace) -> int:
 
 
 def fit_tensor_model(
-    dataset: str = "pcm-v1",
+    dataset: str = C.DEFAULT_DATASET,
     nucleus: str = "Li",
     n_train: int = 3000,
     n_test: int = 2000,
@@ -631,7 +653,7 @@ def fit_tensor_model(
 
 def _fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="model file to write (.npz)")
-    p.add_argument("--dataset", default="pcm-v1")
+    p.add_argument("--dataset", default=C.DEFAULT_DATASET)
     p.add_argument("--nucleus", default="Li", choices=["Li", "Ti", "O"])
     p.add_argument("--n-train", type=int, default=3000)
     p.add_argument("--n-test", type=int, default=2000)
