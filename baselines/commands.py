@@ -202,6 +202,8 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _curve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default=C.DEFAULT_DATASET)
+    p.add_argument("--model", choices=list(MODEL_CHOICES), default="all")
     p.add_argument("--nucleus", choices=C.NUCLEI, default="Li")
     p.add_argument("--split", choices=C.SPLITS, default="random")
     p.add_argument(
@@ -217,7 +219,7 @@ def _curve_args(p: argparse.ArgumentParser) -> None:
 
 @command(
     "learning-curve",
-    help="metrics vs. training-set size for both baselines (paper Fig. 5): CSV table + PNG plot",
+    help="metrics vs. training-set size of the baselines (paper Fig. 5): CSV table + PNG plot",
     arguments=_curve_args,
 )
 def _run_curve(args: argparse.Namespace) -> int:
@@ -239,8 +241,13 @@ def _run_curve(args: argparse.Namespace) -> int:
                 entries[kind] = json.loads(path.read_text())[C.LB_HYPERPARAMETERS]
             except (OSError, ValueError, KeyError) as exc:
                 raise CommandError(f"{path}: not a readable leaderboard entry ({exc}).") from None
-    table = L.learning_curve(args.nucleus, args.split, sizes, entries, args.n_active)
-    csv, png = L.write(table, args.out, args.nucleus, args.split)
+    import ltoefg
+
+    table = L.learning_curve(
+        args.nucleus, args.split, sizes, entries, args.n_active, args.dataset, _models(args.model)
+    )
+    label_method = ltoefg.load(args.dataset).label_method
+    csv, png = L.write(table, args.out, args.nucleus, args.split, args.dataset, label_method)
     print(table.to_string(index=False))
     print(f"wrote {csv}" + (f" and {png}" if png else ""))
     return 0

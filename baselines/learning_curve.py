@@ -1,10 +1,10 @@
-"""Learning curves of both baselines (paper Fig. 5): metrics vs. training-set size.
+"""Learning curves of the baselines (paper Fig. 5): metrics vs. training-set size.
 
 For each size n, a seeded subset of n training ids of the frozen split is
 fitted with fixed (tuned) hyperparameters and the whole test set is scored
 with :mod:`ltoefg.metrics`: C̃Q, η̃, θ, φ (and ωQ) for the scalar models
-(Fig. 5a) and the same quantities extracted from the λ-SOAP tensor (Fig. 5b),
-plus MAE(Vij) and mean(1 − ξ) for the tensor model.
+(Fig. 5a) and the same quantities extracted from the tensor models (λ-SOAP,
+Fig. 5b, and the pair-feature ridge), plus MAE(Vij) and mean(1 − ξ) for them.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ def learning_curve(
     sizes: Sequence[int | None],
     entries: Mapping[str, Mapping[str, Any]],
     n_active: int,
+    dataset: str = C.DEFAULT_DATASET,
+    models: Sequence[str] = ("tensor", "scalar", "ridge"),
 ) -> pd.DataFrame:
     """One row per (model, size) with the metrics of :data:`CURVE_KEYS`.
 
@@ -66,21 +68,30 @@ def learning_curve(
         a missing kind uses the quick hyperparameters.
     n_active : int
         Active environments (capped at the training-set size).
+    dataset : str
+        Registered data-set version (default: the embedded default).
+    models : sequence of str
+        Keys of :data:`baselines.pipeline.MODELS` to run.
     """
-    ds = ltoefg.load(C.DEFAULT_DATASET)
+    ds = ltoefg.load(dataset)
     frames = P._frames(ds)
     sp = ds.split(split, nucleus)
     test = P.nucleus_data(ds, sp.test, nucleus)
     mu, sigma = ds.stats(nucleus)
     rows = []
-    for kind in (C.KIND_TENSOR, C.KIND_OBSERVABLES):
+    for key in models:
+        kind = P.MODELS[key].kind
         record = entries.get(kind, {}).get(nucleus) if entries.get(kind) else None
         for size in sizes:
             ids = P.subsample(sp.train, size, salt=100 + C.NUCLEI.index(nucleus))
             train = P.nucleus_data(ds, ids, nucleus)
             active = min(n_active, ids.size)
             t0 = time.perf_counter()
-            if kind == C.KIND_TENSOR:
+            if key == "ridge":
+                pred, *_ = P.fit_predict_ridge(ds, split, nucleus, train, test, frames)
+                rep = metrics.report(test.efg, pred, nucleus, mu, sigma)
+                model = P.RIDGE_MODEL
+            elif kind == C.KIND_TENSOR:
                 h: Hypers = dataclasses.replace(_hypers(kind, record, active), n_active=active)
                 pred, *_ = P.fit_predict_tensor(frames, train, test, h)
                 rep = metrics.report(test.efg, pred, nucleus, mu, sigma)
@@ -104,10 +115,19 @@ def learning_curve(
     return pd.DataFrame(rows)
 
 
-def write(table: pd.DataFrame, out: Path, nucleus: str, split: str) -> tuple[Path, Path | None]:
+def write(
+    table: pd.DataFrame,
+    out: Path,
+    nucleus: str,
+    split: str,
+    dataset: str = C.DEFAULT_DATASET,
+    label_method: str = "point-charge-ewald",
+) -> tuple[Path, Path | None]:
     """Write the table (CSV) and, where matplotlib is installed, the plot (PNG)."""
+    from ltoefg.report_text import label_phrase
+
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{C.DEFAULT_DATASET}__{split}__{nucleus}"
+    stem = f"{dataset}__{split}__{nucleus}"
     csv = out / f"{stem}.csv"
     table.to_csv(csv, index=False, float_format="%.6g")
     try:
@@ -128,16 +148,16 @@ def write(table: pd.DataFrame, out: Path, nucleus: str, split: str) -> tuple[Pat
         1, len(panels), figsize=(3.0 * len(panels), 3.0), constrained_layout=True
     )
     for ax, (key, label) in zip(axes, panels, strict=True):
-        for model, marker in ((P.SCALAR_MODEL, "s"), (P.TENSOR_MODEL, "o")):
+        for model, marker in ((P.SCALAR_MODEL, "s"), (P.TENSOR_MODEL, "o"), (P.RIDGE_MODEL, "^")):
             sub = table[table["model"] == model]
-            ax.loglog(sub["n_train"], sub[key], marker=marker, label=model)
+            if len(sub):
+                ax.loglog(sub["n_train"], sub[key], marker=marker, label=model)
         ax.set_xlabel(f"training {nucleus} sites")
         ax.set_title(label)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle(
-        f"Learning curves, {nucleus}, {C.DEFAULT_DATASET} {split} split "
-        "(point-charge labels, NOT DFT)",
+        f"Learning curves, {nucleus}, {dataset} {split} split ({label_phrase(label_method)})",
         fontsize=10,
     )
     png = out / f"{stem}.png"

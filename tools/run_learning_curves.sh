@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Learning curves (paper Fig. 5) of both baselines for 7Li on pcm-v1 (point-charge labels,
-# not DFT), with the hyperparameters tuned by tools/run_full_baselines.sh.
+# Learning curves (paper Fig. 5) of the three baselines for 7Li, with the hyperparameters
+# tuned by tools/run_full_baselines.sh. DATASET defaults to pcm-v2 (point-charge labels,
+# not DFT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python}
-$PY -m baselines learning-curve --nucleus Li --split random \
-    --sizes 250,500,1000,2000,4000,8000,all --n-active 1000 \
-    --tensor-entry leaderboard/entries/pcm-v1__random__soap-sa-gpr.json \
-    --scalar-entry leaderboard/entries/pcm-v1__random__scalar-soap-gpr.json \
+DATASET=${DATASET:-pcm-v2}
+SIZES=${SIZES:-250,500,1000,2000,4000,8000,all}
+$PY -m baselines learning-curve --dataset "$DATASET" --nucleus Li --split random \
+    --sizes "$SIZES" --n-active 1000 \
+    --tensor-entry "leaderboard/entries/${DATASET}__random__soap-sa-gpr.json" \
+    --scalar-entry "leaderboard/entries/${DATASET}__random__scalar-soap-gpr.json" \
     --out leaderboard/learning-curves
