@@ -8,7 +8,6 @@ from typing import Any
 
 from ltoefg import constants as C
 from ltoefg.cli import command
-from ltoefg.errors import LtoefgError
 
 
 def _nuclei_arg(text: str) -> list[str]:
@@ -39,12 +38,6 @@ def _open(name_or_path: str) -> Any:
     )
 
 
-def _check_out_dir(path: Path, what: str) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise LtoefgError(f"{path}: the folder for the {what} does not exist; create it first.")
-
-
 # ---------------------------------------------------------------------------- template
 @command
 def _template(sub: argparse._SubParsersAction) -> None:
@@ -67,8 +60,9 @@ def _template(sub: argparse._SubParsersAction) -> None:
 
 def _run_template(args: argparse.Namespace) -> int:
     from ltoefg import submission as S
+    from ltoefg.outputs import check_file_target
 
-    _check_out_dir(args.out, "template")
+    check_file_target(args.out, "template")
     ds = _open(args.dataset)
     data = S.template(ds, args.split, args.nuclei, kind=args.kind, model=args.model)
     S.write(args.out, data)
@@ -120,35 +114,37 @@ def _evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
+    from ltoefg import outputs
     from ltoefg.evaluate import run
     from ltoefg.report_text import format_report
 
+    # outputs are checked before any work, and written only after everything succeeded
     if args.plots is not None:
         from ltoefg.plots import require_matplotlib
 
         require_matplotlib()
+        outputs.check_dir_target(args.plots, "plots")
     if args.json is not None:
-        _check_out_dir(args.json, "JSON report")
+        outputs.check_file_target(args.json, "JSON report")
     dataset = None
     if args.dataset_file is not None:
         from ltoefg.data import load
 
-        dataset = load(args.dataset_file)
+        dataset = load(Path(args.dataset_file))
     evaluation = run(
         args.predictions, dataset=dataset, tau=args.tau, strict=args.strict, nuclei=args.nuclei
     )
-    # everything is validated and scored: only now write outputs
-    print(format_report(evaluation.report, source=str(args.predictions)), end="")
+    files: dict[Path, str | bytes] = {}
     if args.plots is not None:
-        from ltoefg.plots import write_plots
+        from ltoefg.plots import render_plots
 
-        for path in write_plots(evaluation, args.plots):
-            print(f"wrote {path}")
+        files.update({args.plots / n: png for n, png in render_plots(evaluation).items()})
     if args.json is not None:
-        from ltoefg.outputs import write_json_atomic
-
-        write_json_atomic(args.json, evaluation.report)
-        print(f"wrote {args.json}")
+        files[args.json] = outputs.json_text(evaluation.report, args.json)
+    print(format_report(evaluation.report, source=str(args.predictions)), end="")
+    new_dirs = (args.plots,) if args.plots is not None else ()
+    for path in outputs.commit(files, new_dirs=new_dirs):
+        print(f"wrote {path}")
     return 0
 
 

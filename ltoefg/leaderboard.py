@@ -36,13 +36,13 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ltoefg import constants as C
+from ltoefg import json_safe, names
 from ltoefg import leaderboard_render as R
 from ltoefg.errors import LtoefgError
 
@@ -102,7 +102,29 @@ def _err(path: Path, problem: str) -> EntryError:
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    """A finite int or float of sane size (|x| ≤ ``json_safe.MAX_MAGNITUDE``)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    if isinstance(x, int):
+        return abs(x) <= json_safe.MAX_MAGNITUDE
+    return math.isfinite(x) and abs(x) <= json_safe.MAX_MAGNITUDE
+
+
+#: Report keys whose values are fractions in [0, 1].
+_FRACTIONS = (C.R_FRAC_REASSIGNED, C.R_FRAC_OMEGA_Q_WITHIN, C.R_MEAN_XI, C.R_MEAN_XI_REASSIGNED)
+#: Report keys that are Pearson correlations in [−1, 1].
+_CORRELATIONS = (C.R_R_CQ_TILDE, C.R_R_ETA_TILDE, C.R_R_THETA, C.R_R_PHI, C.R_R_OMEGA_Q)
+
+
+def _check_range(path: Path, where: str, key: str, v: float) -> None:
+    if key == C.R_N and not (isinstance(v, int) and 0 < v <= 10**7):
+        raise _err(path, f"report value {where}.{key} must be a positive integer count")
+    if key in _FRACTIONS and not 0.0 <= v <= 1.0:
+        raise _err(path, f"report value {where}.{key} = {v!r} must lie in [0, 1]")
+    if key in _CORRELATIONS and not -1.0 <= v <= 1.0:
+        raise _err(path, f"report value {where}.{key} = {v!r} must lie in [-1, 1]")
+    if key not in _CORRELATIONS and v < 0:
+        raise _err(path, f"report value {where}.{key} = {v!r} must not be negative")
 
 
 def validate_report(report: Any, path: Path) -> None:
@@ -132,12 +154,19 @@ def validate_report(report: Any, path: Path) -> None:
     for key in _REPORT_STR:
         if not isinstance(report.get(key), str):
             raise _err(path, f"report field {key!r} is missing or not a string")
+    for key in (C.RT_DATASET, C.RT_LABEL_METHOD):
+        problem = names.name_problem(report[key])
+        if problem:
+            raise _err(path, f"report field {key!r}: {problem}")
+    problem = names.text_problem(report[C.RT_MODEL])
+    if problem:
+        raise _err(path, f"report field 'model' {problem}")
     if report[C.RT_KIND] not in C.KINDS:
         raise _err(path, f"report kind {report[C.RT_KIND]!r} is not one of {', '.join(C.KINDS)}")
     if report[C.RT_SPLIT] not in C.SPLITS:
         raise _err(path, f"report split {report[C.RT_SPLIT]!r} is not one of {', '.join(C.SPLITS)}")
-    if not _is_number(report.get(C.RT_TAU)):
-        raise _err(path, "report field 'tau' is missing or not a number")
+    if not _is_number(report.get(C.RT_TAU)) or not 0.0 <= report[C.RT_TAU] < 1.0:
+        raise _err(path, "report field 'tau' is missing or not a number in [0, 1)")
     nuclei = report.get(C.RT_NUCLEI)
     if not isinstance(nuclei, dict) or not nuclei:
         raise _err(path, "report field 'nuclei' must be a non-empty object")
@@ -156,6 +185,8 @@ def validate_report(report: Any, path: Path) -> None:
             v = rep[k]
             if v is not None and not _is_number(v):
                 raise _err(path, f"report value {nucleus}.{k} must be a number or null")
+            if v is not None:
+                _check_range(path, nucleus, k, v)
             if not tensor and k in C.TENSOR_ONLY_KEYS and v is not None:
                 raise _err(
                     path, f"report value {nucleus}.{k} must be null for an observables report"
@@ -177,6 +208,10 @@ def validate_entry(data: Any, path: Path) -> Entry:
     """
     if not isinstance(data, dict):
         raise _err(path, "an entry must be a JSON object")
+    try:
+        json_safe.check_values(data)
+    except json_safe.JSONBoundsError as exc:
+        raise _err(path, f"refused: {exc}") from None
     for key, types in _REQUIRED.items():
         if key not in data:
             raise _err(path, f"the entry lacks the field {key!r}")
@@ -204,16 +239,23 @@ def validate_entry(data: Any, path: Path) -> Entry:
     n_train = data[C.LB_N_TRAIN]
     for nucleus in report[C.RT_NUCLEI]:
         v = n_train.get(nucleus)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 10**9:
             raise _err(path, f"n_train has no non-negative integer for {nucleus}")
+    for key in (C.LB_CODE_VERSION, C.LB_MACHINE, C.LB_DATE):
+        problem = names.text_problem(data.get(key, ""), max_chars=500)
+        if problem:
+            raise _err(path, f"the field {key!r} {problem}")
     return Entry(path=path, data=data)
 
 
 def _read_json(path: Path) -> Any:
+    """Parse a file within :mod:`ltoefg.json_safe`'s bounds (size, depth, numbers)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise _err(path, f"not readable JSON ({' '.join(str(exc).split())})") from None
+        return json_safe.load(path)
+    except json_safe.JSONBoundsError as exc:
+        raise _err(path, f"refused: {exc}") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _err(path, f"not readable JSON ({' '.join(str(exc).split())[:200]})") from None
 
 
 def load_entries(root: str | os.PathLike[str] = ".") -> list[Entry]:
@@ -234,6 +276,10 @@ def validate_reference(data: Any, path: Path) -> dict[str, Any]:
         raise _err(
             path, f"a reference file must be an object with schema {REFERENCE_SCHEMA_VERSION!r}"
         )
+    try:
+        json_safe.check_values(data)
+    except json_safe.JSONBoundsError as exc:
+        raise _err(path, f"refused: {exc}") from None
     for key in ("source", "dataset", "label_method", "split", "caption"):
         if not isinstance(data.get(key), str):
             raise _err(path, f"the reference field {key!r} is missing or not a string")
@@ -270,9 +316,23 @@ def load_references(root: str | os.PathLike[str] = ".") -> list[tuple[Path, dict
 
 # ------------------------------------------------------------------------------ entries
 def entry_filename(dataset: str, split: str, model: str) -> str:
-    """File name of an entry: ``<dataset>__<split>__<model slug>.json``."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-").lower() or "model"
-    return f"{dataset}__{split}__{slug}.json"
+    """File name of an entry: ``<dataset>__<split>__<model slug>.json``.
+
+    ``dataset`` and ``split`` must be plain names (:data:`ltoefg.names.NAME_PATTERN`);
+    the model is reduced to a slug of letters, digits, ``.``, ``_`` and ``-``
+    (at most 64 characters), so the name never holds a path.
+
+    Raises
+    ------
+    EntryError
+        ``dataset`` or ``split`` is not a plain name.
+    """
+    for what, value in (("dataset", dataset), ("split", split)):
+        problem = names.name_problem(value)
+        if problem:
+            raise EntryError(f"entry {what} {problem}; it would become part of a file name.")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(model)).strip("-.").lower()[:64].strip("-.")
+    return f"{dataset}__{split}__{slug or 'model'}.json"
 
 
 def make_entry(
@@ -325,13 +385,34 @@ def make_entry(
 
 
 def write_entry(root: str | os.PathLike[str], entry: Mapping[str, Any]) -> Path:
-    """Write an entry into ``root/leaderboard/entries`` (atomically); returns its path."""
-    r = entry[C.LB_REPORT]
+    """Write an entry into ``root/leaderboard/entries`` (atomically); returns its path.
+
+    The entry is validated first and its file name made from validated names
+    (:func:`entry_filename`); the path is checked to lie in the entries folder.
+
+    Raises
+    ------
+    EntryError
+        A bad entry, or a name that would leave the entries folder.
+    LtoefgError
+        The file cannot be written (one sentence naming it).
+    """
+    from ltoefg.outputs import check_file_target, commit, json_text
+
+    r = entry[C.LB_REPORT] if isinstance(entry, Mapping) else None
+    if not isinstance(r, Mapping):
+        raise EntryError("an entry needs a 'report' object.")
     folder = Path(root) / ENTRIES_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / entry_filename(r[C.RT_DATASET], r[C.RT_SPLIT], r[C.RT_MODEL])
+    name = entry_filename(r.get(C.RT_DATASET), r.get(C.RT_SPLIT), r.get(C.RT_MODEL, ""))
+    path = folder / name
+    if path.parent != folder or not names.NAME_PATTERN.fullmatch(name.removesuffix(".json")[:64]):
+        raise EntryError(f"{path}: refusing to write an entry outside {folder}.")
     validate_entry(dict(entry), path)
-    _write_text(path, json.dumps(entry, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    text = json_text(dict(entry), path)
+    if not folder.is_dir():
+        check_file_target(folder, "entries folder")
+        folder.mkdir(parents=True, exist_ok=True)
+    commit({check_file_target(path, "leaderboard entry"): text})
     return path
 
 
@@ -346,8 +427,8 @@ def replace_between_markers(text: str, block: str) -> str | None:
     Returns None if the markers are absent or out of order.
     """
     start = text.find(C.LB_RESULTS_START)
-    end = text.find(C.LB_RESULTS_END)
-    if start < 0 or end < 0 or end < start:
+    end = text.find(C.LB_RESULTS_END, start + 1) if start >= 0 else -1
+    if start < 0 or end < 0:
         return None
     head = text[: start + len(C.LB_RESULTS_START)]
     return f"{head}\n{block.strip()}\n{text[end:]}"
@@ -375,10 +456,13 @@ class Rendered:
 
 
 def _read_text(path: Path) -> str | None:
+    """Current content of a rendered file; None if missing or not a file (it gets rewritten)."""
     try:
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EntryError(f"{path}: cannot be read ({exc}); fix or remove it.") from None
 
 
 def render_files(root: str | os.PathLike[str] = ".") -> Rendered:
@@ -423,20 +507,11 @@ def stale_files(rendered: Rendered) -> list[Path]:
     return [p for p, text in rendered.files.items() if rendered.current.get(p) != text]
 
 
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_rendered(rendered: Rendered) -> list[Path]:
-    """Write the files that changed (atomically); returns their paths."""
+    """Write the files that changed, all or none (atomically); returns their paths."""
+    from ltoefg.outputs import check_file_target, commit
+
     changed = stale_files(rendered)
     for path in changed:
-        _write_text(path, rendered.files[path])
-    return changed
+        check_file_target(path, "rendered leaderboard")
+    return commit({path: rendered.files[path] for path in changed})

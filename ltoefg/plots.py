@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from numpy.typing import NDArray
 
 from ltoefg import constants as C
 from ltoefg.errors import LtoefgError
+from ltoefg.metrics import pearson_r
 
 if TYPE_CHECKING:  # pragma: no cover
     from ltoefg.evaluate import Evaluation
@@ -109,37 +109,29 @@ def figure_for_nucleus(
         err = np.abs(y - x)
         if key == C.OBS_PHI:
             err = np.minimum(np.mod(err, 180.0), 180.0 - np.mod(err, 180.0))
-        r = np.corrcoef(x, y)[0, 1] if np.ptp(x) > 0 and np.ptp(y) > 0 else float("nan")
-        top.set_title(f"{label}: MAE {err.mean():.3g}, r {r:.2f}", fontsize=10)
+        r = pearson_r(x, y)
+        r_text = "—" if r is None else f"{r:.2f}"
+        top.set_title(f"{label}: MAE {err.mean():.3g}, r {r_text}", fontsize=10)
     fig.suptitle(title, fontsize=11)
     return fig
 
 
-def write_plots(evaluation: Evaluation, out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write one PNG per nucleus (``<dataset>_<split>_<nucleus>.png``) into ``out_dir``.
-
-    Each file is rendered to a temporary name and renamed, so a failure never
-    leaves a partial PNG.
+def render_plots(evaluation: Evaluation) -> dict[str, bytes]:
+    """One PNG per nucleus, in memory: file name (``<dataset>_<split>_<nucleus>.png``) -> bytes.
 
     Parameters
     ----------
     evaluation : ltoefg.evaluate.Evaluation
-    out_dir : str or path-like
-        Created if missing.
-
-    Returns
-    -------
-    list of pathlib.Path
     """
+    import io
+
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from ltoefg.nmr import isotope
     from ltoefg.report_text import label_phrase
 
     rep = evaluation.report
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
+    out: dict[str, bytes] = {}
     for nucleus in rep[C.RT_NUCLEI]:
         ref, pred = evaluation.observables(nucleus)
         title = (
@@ -150,15 +142,22 @@ def write_plots(evaluation: Evaluation, out_dir: str | os.PathLike[str]) -> list
         )
         fig = figure_for_nucleus(nucleus, ref, pred, title)
         FigureCanvasAgg(fig)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, dpi=110, format="png")
         stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{rep[C.RT_DATASET]}_{rep[C.RT_SPLIT]}_{nucleus}")
-        target = out / f"{stem}.png"
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=out)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=110, format="png")
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        written.append(target)
-    return written
+        out[f"{stem.lstrip('.')}.png"] = buffer.getvalue()
+    return out
+
+
+def write_plots(evaluation: Evaluation, out_dir: str | os.PathLike[str]) -> list[Path]:
+    """Write the PNGs of :func:`render_plots` into ``out_dir`` (created if missing), all or none.
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    from ltoefg.outputs import check_dir_target, commit
+
+    out = check_dir_target(out_dir, "plots")
+    files = {out / name: data for name, data in render_plots(evaluation).items()}
+    return commit(files, new_dirs=(out,))

@@ -34,7 +34,6 @@ Decisions (documented in ``docs/submitting.md``):
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -631,7 +630,7 @@ def template(
 
 
 def write(path: str | os.PathLike[str], data: Mapping[str, Any] | Submission) -> Path:
-    """Write a submission file atomically (temporary file in the same folder, then rename).
+    """Write a submission file atomically (built in memory, then one rename into place).
 
     Parameters
     ----------
@@ -644,29 +643,33 @@ def write(path: str | os.PathLike[str], data: Mapping[str, Any] | Submission) ->
     Returns
     -------
     pathlib.Path
+
+    Raises
+    ------
+    LtoefgError
+        The path cannot be written (one sentence naming it); nothing is left behind.
     """
+    import io
+
     import h5py
 
+    from ltoefg.outputs import check_file_target, commit
+
     sub = data if isinstance(data, Submission) else from_mapping(data, source=str(path))
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            # fixed-length UTF-8 strings: no variable-length data in the global heap
-            for name, value in zip(
-                ROOT_ATTRS, (sub.dataset, sub.split, sub.model, sub.kind), strict=True
-            ):
-                f.attrs[name] = np.bytes_(value.encode("utf-8"))
-            for nucleus, group in sub.groups.items():
-                g = f.create_group(nucleus)
-                for name, arr in group.items():
-                    dtype = np.int64 if name == C.PRED_SITE_ID else np.float64
-                    a = np.asarray(arr, dtype=dtype)
-                    opts = {"compression": "gzip", "shuffle": True} if a.size else {}
-                    g.create_dataset(name, data=a, **opts)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    path = check_file_target(path, "submission file")
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        # fixed-length UTF-8 strings: no variable-length data in the global heap
+        for name, value in zip(
+            ROOT_ATTRS, (sub.dataset, sub.split, sub.model, sub.kind), strict=True
+        ):
+            f.attrs[name] = np.bytes_(value.encode("utf-8"))
+        for nucleus, group in sub.groups.items():
+            g = f.create_group(nucleus)
+            for name, arr in group.items():
+                dtype = np.int64 if name == C.PRED_SITE_ID else np.float64
+                a = np.asarray(arr, dtype=dtype)
+                opts = {"compression": "gzip", "shuffle": True} if a.size else {}
+                g.create_dataset(name, data=a, **opts)
+    commit({path: buffer.getvalue()})
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -232,3 +233,114 @@ def test_bad_report_versions_are_refused(
     with pytest.raises(L.EntryError, match="bad.json") as info:
         L.load_entries(root)
     assert words in str(info.value)
+
+
+# ------------------------------------------------------- hostile entries (issue 11)
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+
+HOSTILE_MODELS = [
+    "pipe | in | name",
+    "<script>alert(1)</script>",
+    f"marker {C.LB_RESULTS_END} and {C.LB_RESULTS_START}",
+    "**bold** _it_ [link](http://x) `code` \\ back",
+    "&lt; already escaped &amp;",
+]
+
+
+def _table_rows_consistent(text: str) -> None:
+    """Every Markdown table row has as many cell separators as its header."""
+    block: list[str] = []
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("|"):
+            block.append(line)
+            continue
+        if block:
+            counts = {len(_UNESCAPED_PIPE.findall(row)) for row in block}
+            assert len(counts) == 1, block
+            block = []
+
+
+def test_hostile_model_names_are_escaped_and_rendering_is_idempotent(
+    root: Path, report: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for model in HOSTILE_MODELS:
+        L.write_entry(root, _entry(report, model))
+    assert main(["leaderboard", "--root", str(root)]) == 0
+    lb = (root / L.LEADERBOARD_README).read_text()
+    readme = (root / "README.md").read_text()
+    for text in (lb, readme):
+        assert "<script>" not in text and "&lt;script&gt;" in text
+        _table_rows_consistent(text)
+    assert readme.count(C.LB_RESULTS_START) == 1 and readme.count(C.LB_RESULTS_END) == 1
+    assert lb.count("<!--") == 1  # only the generated-file comment
+    # idempotent: a second run changes nothing, --check agrees
+    capsys.readouterr()
+    assert main(["leaderboard", "--root", str(root)]) == 0
+    assert "already up to date" in capsys.readouterr().out
+    assert (root / "README.md").read_text() == readme
+    assert (root / L.LEADERBOARD_README).read_text() == lb
+    assert main(["leaderboard", "--check", "--root", str(root)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (lambda e: e.replace('"n_train": {', '"n_train": {"X": ' + "9" * 400 + ", "), "400 digits"),
+        (
+            lambda e: e.replace(
+                '"hyperparameters": {', '"hyperparameters": {"a": ' + "[" * 5000 + "]" * 5000 + ", "
+            ),
+            "nested more than",
+        ),
+        (lambda e: e.replace('"train_wall_time_s": 12.5', '"train_wall_time_s": NaN'), "NaN"),
+        (
+            lambda e: e.replace('"train_wall_time_s": 12.5', '"train_wall_time_s": 1e308'),
+            "sane size",
+        ),
+        (lambda e: e.replace('"machine": "', '"machine": "x\\n| forged | row |'), "U+000A"),
+        (lambda e: e.replace('"model": "oracle"', '"model": "oracle\\u202e"'), "U+202E"),
+        (lambda e: e.replace('"dataset": "pcm-v1"', '"dataset": "../../etc"'), "not a plain name"),
+        (lambda e: e.replace('"mae_cq_tilde": 0', '"mae_cq_tilde": -1'), "must not be negative"),
+        (lambda e: e.replace('"frac_reassigned": 0', '"frac_reassigned": 7'), "must lie in [0, 1]"),
+        (lambda e: e + " " * (2 << 20), "more than 1048576"),
+    ],
+)
+def test_hostile_entry_files_are_refused_in_one_sentence(
+    root: Path, report: dict, raw: object, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = json.dumps(_entry(report), ensure_ascii=False)
+    bad = raw(text)  # type: ignore[operator]
+    assert bad != text, "the mutation did not apply"
+    path = root / L.ENTRIES_DIR / "hostile.json"
+    path.write_text(bad)
+    assert main(["leaderboard", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and words in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (root / L.LEADERBOARD_README).exists()
+
+
+@pytest.mark.parametrize("dataset", ["../outside", "/abs/path", "a/b", "", "x" * 80])
+def test_entry_names_never_leave_the_entries_folder(root: Path, report: dict, dataset: str) -> None:
+    rep = copy.deepcopy(report)
+    rep[C.RT_DATASET] = dataset
+    entry = _entry(report)
+    entry["report"] = rep
+    with pytest.raises(L.EntryError, match="not a plain name|not a string"):
+        L.write_entry(root, entry)
+    assert list((root / L.ENTRIES_DIR).iterdir()) == []
+    assert not list(root.parent.glob("*.json"))
+
+
+def test_unwritable_leaderboard_is_one_sentence(
+    root: Path, report: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    L.write_entry(root, _entry(report, "model A"))
+    (root / L.LEADERBOARD_README).mkdir()  # a folder where the rendered file goes
+    assert main(["leaderboard", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "leaderboard/README.md: is a folder" in err and "Traceback" not in err
+    assert (
+        "tail" in (root / "README.md").read_text()
+        and "model A" not in (root / "README.md").read_text()
+    )

@@ -115,8 +115,32 @@ def generate_pcm(
     return h5format.write(out, pcm_arrays(progress=progress, n_structures=n_structures, name=name))
 
 
+def _check_statistics(directory: Path, data: h5format.DatasetArrays, files: list[Path]) -> None:
+    """Refuse a data set whose μ or σ of |Vzz| is zero (or not finite) for a nucleus."""
+    from ase.data import atomic_numbers
+
+    offsets = np.asarray(data.offsets)
+    for nucleus, s in h5format.vzz_statistics(data.efg, data.numbers).items():
+        mu, sigma = s["mu"], s["sigma"]
+        if np.isfinite(mu) and np.isfinite(sigma) and mu > 0 and sigma > 0:
+            continue
+        has = data.numbers == atomic_numbers[nucleus]
+        first = files[int(np.searchsorted(offsets, np.flatnonzero(has)[0], side="right") - 1)]
+        raise DataError(
+            f"{directory}: the {int(s['n'])} {nucleus} tensors of these .magres files (e.g. "
+            f"{first.name}) have mean |Vzz| = {mu:g} and standard deviation {sigma:g} V/Å²; "
+            "the metrics divide by both, so add calculations with non-zero, varied "
+            f"{nucleus} EFGs (or leave out the files with {nucleus})."
+        )
+
+
 def build_from_magres(directory: str | Path, out: str | Path, name: str | None = None) -> Path:
     """Import every ``*.magres`` file of a folder (sorted by name) into one data-set file.
+
+    Checked before anything is written: the output path can be written (before
+    the files are read), the version name is a plain name, every tensor is
+    finite (naming the file), and μ and σ of |Vzz| are positive for every
+    nucleus present (the metrics divide by them).
 
     Parameters
     ----------
@@ -126,17 +150,29 @@ def build_from_magres(directory: str | Path, out: str | Path, name: str | None =
         Destination ``.h5`` file.
     name : str, optional
         Version name stored in the file (default: the folder name).
+
+    Raises
+    ------
+    DataError
+        No files, a bad file, a bad name or degenerate statistics.
+    LtoefgError
+        The output cannot be written (one sentence naming it).
     """
+    from ltoefg import names
     from ltoefg.data.magres import read_magres
+    from ltoefg.outputs import check_file_target, output_error
 
     directory, out = Path(directory), Path(out)
+    version = name or directory.name
+    problem = names.name_problem(version)
+    if problem:
+        raise DataError(f"{directory}: the data-set name {problem}; pass --name NAME.")
     files = sorted(directory.glob("*.magres"))
     if not files:
         raise DataError(
             f"{directory}: no .magres files found; point --magres at the folder that holds them."
         )
-    if not out.parent.is_dir():
-        raise DataError(f"{out}: the folder {out.parent} does not exist; create it first.")
+    check_file_target(out, "data-set file")
     frames, tensors = [], []
     for path in files:
         atoms, efg = read_magres(path)
@@ -144,7 +180,7 @@ def build_from_magres(directory: str | Path, out: str | Path, name: str | None =
         tensors.append(efg)
     table = pd.DataFrame({"source": [p.name for p in files]})
     data = h5format.from_structures(
-        name or directory.name,
+        version,
         DFT_LABEL_METHOD,
         "EFG tensors imported from CASTEP .magres files (DFT/GIPAW), converted from atomic "
         "units to V/Angstrom^2 (1 a.u. = 97.1736242 V/Angstrom^2).",
@@ -153,4 +189,8 @@ def build_from_magres(directory: str | Path, out: str | Path, name: str | None =
         table,
         {"importer": "ltoefg.data.magres", "files": [p.name for p in files]},
     )
-    return h5format.write(out, data)
+    _check_statistics(directory, data, files)
+    try:
+        return h5format.write(out, data)
+    except OSError as exc:
+        raise output_error(out, exc) from None

@@ -34,8 +34,8 @@ def read_magres(path: str | Path) -> tuple[ase.Atoms, NDArray[np.float64]]:  # n
     Raises
     ------
     MagresError
-        If the file cannot be parsed, has no EFG block, or uses an EFG unit other
-        than atomic units.
+        If the file cannot be parsed, has no EFG block, uses an EFG unit other
+        than atomic units, or holds a NaN or infinite EFG element.
     """
     import ase.io
 
@@ -52,4 +52,11 @@ def read_magres(path: str | Path) -> tuple[ase.Atoms, NDArray[np.float64]]:  # n
     if unit != "au":
         raise MagresError(f"{path}: EFG unit {unit!r} is not supported; expected 'au'.")
     efg = np.asarray(atoms.arrays.pop("efg"), dtype=np.float64) * EFG_AU_IN_V_PER_A2
+    bad = ~np.isfinite(efg).all(axis=(1, 2))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise MagresError(
+            f"{path}: {int(bad.sum())} EFG tensors hold NaN or inf (first: atom {first + 1}, "
+            f"{atoms.get_chemical_symbols()[first]}); re-run or re-export the calculation."
+        )
     return atoms, efg
