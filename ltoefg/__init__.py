@@ -12,6 +12,7 @@ from importlib.metadata import version as _version
 from ltoefg import constants, metrics, nmr, tensors
 from ltoefg.data import Dataset, Split, load
 from ltoefg.evaluate import evaluate
+from ltoefg.task import Task
 
 try:
     __version__ = _version("ltoefg")
@@ -21,6 +22,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = [
     "Dataset",
     "Split",
+    "Task",
     "__version__",
     "constants",
     "evaluate",
