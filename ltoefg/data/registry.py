@@ -23,10 +23,14 @@ REGISTRY_FILE = FILES_DIR / "registry.json"
 
 @dataclass(frozen=True)
 class FileEntry:
-    """A file pinned by name and SHA-256 (lower-case hex)."""
+    """A file pinned by name, SHA-256 (lower-case hex) and, optionally, size in bytes.
+
+    ``size`` bounds a download (:mod:`ltoefg.data.fetch`); None where unknown.
+    """
 
     filename: str
     sha256: str
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,21 @@ class DatasetVersion:
 def _file_entry(raw: Any, where: str) -> FileEntry | None:
     if raw is None:
         return None
-    if not isinstance(raw, dict) or set(raw) != {"filename", "sha256"}:
-        raise DataError(f"{REGISTRY_FILE}: {where} must have exactly 'filename' and 'sha256'.")
+    if not isinstance(raw, dict) or not {"filename", "sha256"} <= set(raw) <= {
+        "filename",
+        "sha256",
+        "size",
+    }:
+        raise DataError(
+            f"{REGISTRY_FILE}: {where} must have 'filename' and 'sha256' (and optionally 'size')."
+        )
     sha = str(raw["sha256"])
     if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
         raise DataError(f"{REGISTRY_FILE}: {where}.sha256 is not a lower-case SHA-256 hex digest.")
-    return FileEntry(str(raw["filename"]), sha)
+    size = raw.get("size")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise DataError(f"{REGISTRY_FILE}: {where}.size is not a number of bytes.")
+    return FileEntry(str(raw["filename"]), sha, size)
 
 
 _REQUIRED = {
