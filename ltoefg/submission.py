@@ -263,8 +263,8 @@ def from_mapping(data: Mapping[str, Any], source: str = "<arrays>") -> Submissio
     ----------
     data : mapping
         ``{"dataset": ..., "split": ..., "model": ..., "kind": ..., "Li":
-        {"site_id": ..., "efg": ...}, ...}``; ``model`` defaults to ``""`` and
-        ``kind`` to ``"tensor"`` (or ``"observables"`` when a group has no ``efg``).
+        {"site_id": ..., "efg": ...}, ...}``; every root attribute is required,
+        as in a file (no default ``model`` or ``kind``).
     source : str
         Name quoted in error messages.
 
@@ -280,22 +280,20 @@ def from_mapping(data: Mapping[str, Any], source: str = "<arrays>") -> Submissio
             f"expected a dict of attributes and nucleus groups, got {type(data).__name__}",
         )
     groups_raw = {k: v for k, v in data.items() if k in C.NUCLEI}
-    kind = data.get(C.ATTR_KIND)
-    if kind is None:
-        has_efg = any(isinstance(g, Mapping) and C.PRED_EFG in g for g in groups_raw.values())
-        kind = C.KIND_TENSOR if has_efg or not groups_raw else C.KIND_OBSERVABLES
-    attrs = {C.ATTR_MODEL: "", **{k: data[k] for k in ROOT_ATTRS if k in data}, C.ATTR_KIND: kind}
+    unknown = [k for k in data if k not in C.NUCLEI and k not in ROOT_ATTRS]
+    if unknown:
+        raise refusal(source, ROOT, f"unexpected key {unknown[0]!r}")
+    if not groups_raw:
+        raise refusal(source, ROOT, f"no nucleus group (expected {', '.join(C.NUCLEI)})")
+    # the file format requires every root attribute: so does the dict (no defaults)
+    attrs = {k: data[k] for k in ROOT_ATTRS if k in data}
     for name in ROOT_ATTRS:
         if name not in attrs:
             raise refusal(source, ROOT, f"the attribute '{name}' is missing")
         if not isinstance(attrs[name], str):
             raise refusal(source, ROOT, f"the attribute '{name}' is not a string")
     check_attributes(source, attrs)
-    unknown = [k for k in data if k not in C.NUCLEI and k not in ROOT_ATTRS]
-    if unknown:
-        raise refusal(source, ROOT, f"unexpected key {unknown[0]!r}")
-    if not groups_raw:
-        raise refusal(source, ROOT, f"no nucleus group (expected {', '.join(C.NUCLEI)})")
+    kind = attrs[C.ATTR_KIND]
     required, optional = _value_names(kind)
     groups: dict[str, dict[str, NDArray[Any]]] = {}
     for nucleus in (n for n in C.NUCLEI if n in groups_raw):
