@@ -8,7 +8,8 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,127 @@ def test_two_processes_fetching_at_once_leave_one_good_file(server, env, monkeyp
     files = [p for p in (env / VERSION).iterdir()]
     assert [p.name for p in files] == [_entry().data.filename]
     assert fetch.sha256(files[0]) == _entry().data.sha256
+
+
+# ------------------------------------------------------------ hostile servers (issue 11)
+class _Hostile(http.server.BaseHTTPRequestHandler):
+    """mode "slow": one byte per 0.2 s; "endless": bytes until the client hangs up;
+    "liar": a Content-Length far beyond the registered size."""
+
+    mode = "slow"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        self.send_response(200)
+        if self.mode == "liar":
+            self.send_header("Content-Length", str(10**12))
+        self.end_headers()
+        try:
+            while True:
+                if self.mode == "slow":
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+                else:
+                    self.wfile.write(b"\0" * 65536)
+        except OSError:  # the client gave up
+            return
+
+
+@pytest.fixture
+def hostile_server() -> Iterator[Callable[[str], str]]:
+    servers = []
+
+    def start(mode: str) -> str:
+        handler = type(f"_Hostile_{mode}", (_Hostile,), {"mode": mode})
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}"
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _leftovers(cache: Path) -> list[Path]:
+    return [p for p in cache.rglob("*") if p.is_file()] if cache.exists() else []
+
+
+def test_slow_server_hits_the_total_time_limit(env, monkeypatch, hostile_server) -> None:
+    _entry()
+    monkeypatch.setenv(fetch.ENV_DATA_URL, hostile_server("slow"))
+    t0 = time.monotonic()
+    with pytest.raises(DataError, match="did not finish within the time limit"):
+        fetch.fetch(VERSION, retries=3, timeout_s=1.5)
+    assert time.monotonic() - t0 < 10  # a 1 byte/s server once never gave up
+    assert _leftovers(env) == []
+
+
+def test_time_limit_from_the_environment(env, monkeypatch, hostile_server, capsys) -> None:
+    _entry()
+    monkeypatch.setenv(fetch.ENV_DATA_URL, hostile_server("slow"))
+    monkeypatch.setenv(fetch.ENV_FETCH_TIMEOUT, "1")
+    assert main(["fetch", VERSION]) == 2
+    err = capsys.readouterr().err
+    assert "time limit" in err and fetch.ENV_FETCH_TIMEOUT in err and "Traceback" not in err
+    monkeypatch.setenv(fetch.ENV_FETCH_TIMEOUT, "soon")
+    with pytest.raises(DataError, match="not a positive number of seconds"):
+        fetch.fetch(VERSION)
+
+
+@pytest.mark.parametrize("mode", ["endless", "liar"])
+def test_endless_body_hits_the_size_limit(env, monkeypatch, hostile_server, mode: str) -> None:
+    entry = _entry()
+    assert entry.data.size == (registry.FILES_DIR / entry.data.filename).stat().st_size
+    monkeypatch.setenv(fetch.ENV_DATA_URL, hostile_server(mode))
+    with pytest.raises(DataError, match=f"more than the {entry.data.size} bytes"):
+        fetch.fetch(VERSION, retries=2, timeout_s=60)
+    assert _leftovers(env) == []
+
+
+@pytest.mark.parametrize(
+    "url", ["127.0.0.1:8000/mirror", "file:///etc", "ftp://example.org/x", "https://", "mirror"]
+)
+def test_mirror_url_without_http_scheme_is_named(env, monkeypatch, capsys, url: str) -> None:
+    _entry()
+    monkeypatch.setenv(fetch.ENV_DATA_URL, url)
+    with pytest.raises(DataError, match=r"is not an http:// or https:// URL"):
+        fetch.fetch(VERSION, retries=0)
+    assert main(["fetch", VERSION]) == 2
+    err = capsys.readouterr().err
+    assert "LTOEFG_DATA_URL" in err and "could not download" not in err
+    assert _leftovers(env) == []
+
+
+def test_cache_folder_problems_are_named(tmp_path, monkeypatch, server, capsys) -> None:
+    url, root = server
+    _publish(root)
+    monkeypatch.setenv(fetch.ENV_DATA_URL, url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    a_file = tmp_path / "cache-is-a-file"
+    a_file.write_text("x")
+    for folder, words in [
+        (a_file, "in the way of a file"),
+        (Path("/sys/ltoefg-cache"), "cannot be written"),
+    ]:
+        monkeypatch.setenv(fetch.ENV_DATA_DIR, str(folder))
+        with pytest.raises(DataError, match=words) as info:
+            fetch.fetch(VERSION, retries=0)
+        assert fetch.ENV_DATA_DIR in str(info.value) and "network" not in str(info.value)
+        assert main(["fetch", VERSION]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert a_file.read_text() == "x"
+
+
+def test_registry_sizes_match_the_shipped_files() -> None:
+    for version in registry.registry().values():
+        for item in (version.data, version.splits):
+            path = None if item is None else registry.FILES_DIR / item.filename
+            if path is not None and path.is_file() and item.size is not None:
+                assert item.size == path.stat().st_size, item.filename
