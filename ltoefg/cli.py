@@ -52,6 +52,7 @@ def _run_example(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered sub-command."""
+    import ltoefg.cli_cite  # noqa: F401  (registers its sub-commands)
     import ltoefg.cli_data  # noqa: F401  (registers its sub-commands)
     import ltoefg.cli_dft  # noqa: F401  (registers its sub-commands)
     import ltoefg.cli_eval  # noqa: F401  (registers its sub-commands)

@@ -48,6 +48,7 @@ def _info(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_info(args: argparse.Namespace) -> int:
+    from ltoefg import cite
     from ltoefg.data import load
     from ltoefg.data.fetch import sha256
 
@@ -59,6 +60,8 @@ def _run_info(args: argparse.Namespace) -> int:
     print(f"labels        {ds.label_description}")
     print(f"structures    {ds.n_structures}")
     print(f"sites         {ds.n_sites}")
+    print(f"data licence  {cite.data_licence(ds.label_method)}; code {cite.CODE_LICENSE}")
+    print(f"cite          the package and {cite.paper_short()}: `ltoefg cite` (BibTeX)")
     print("nucleus      sites    mu(|Vzz|)  sigma(|Vzz|)   [V/Å²]")
     for nucleus, n in ds.counts().items():
         mu, sigma = ds.stats(nucleus)
