@@ -58,8 +58,10 @@ MAX_ABS_VALUE = 1e6
 MAX_ABS_OMEGA_Q_KHZ = 1e9
 #: Default cap on the ids one nucleus group may declare (more than any data set has).
 MAX_SITES = 200_000
-#: Largest submission file accepted, bytes (a full uncompressed pcm submission is ~6 MB).
-MAX_FILE_BYTES = 64 << 20
+#: Largest submission file accepted, bytes. A full uncompressed tensor submission of the
+#: largest pcm split is ~1.2 MB; the cap also bounds what variable-length string
+#: attributes (whose size HDF5 does not declare) can make us read.
+MAX_FILE_BYTES = 8 << 20
 #: Largest root attribute accepted, bytes (UTF-8).
 MAX_ATTRIBUTE_BYTES = 1024
 #: How many offending site ids a message quotes.

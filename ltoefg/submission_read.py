@@ -49,7 +49,7 @@ def _check_path(source: str, p: Path) -> None:
             source,
             S.ROOT,
             f"the file has {st.st_size} bytes, more than the {S.MAX_FILE_BYTES} a submission "
-            "may have (a full uncompressed submission is about 6 MB)",
+            "may have (a full uncompressed pcm submission has about 1.2 MB)",
         )
     try:
         is_hdf5 = h5py.is_hdf5(p)
