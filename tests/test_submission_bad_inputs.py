@@ -229,6 +229,23 @@ def _not_a_file(kind: str) -> Mutation:
     return mutate
 
 
+def _split_driver_file(path: Path, ds: ltoefg.Dataset) -> None:
+    """An HDF5 'split' file: metadata here, raw data in a sibling (a FIFO stands in)."""
+    with h5py.File(path, "r") as f:
+        attrs = dict(f.attrs)
+        groups = {n: {k: v[()] for k, v in f[n].items()} for n in f}
+    base = path.with_name("split")
+    with h5py.File(base, "w", driver="split") as f:
+        f.attrs.update(attrs)
+        for n, members in groups.items():
+            for k, v in members.items():
+                f[f"{n}/{k}"] = v
+    Path(f"{base}-m.h5").replace(path)
+    Path(f"{base}-r.h5").unlink()
+    os.mkfifo(path.parent / "split-r.h5.fifo")
+    Path(f"{base}-r.h5").symlink_to(path.parent / "split-r.h5.fifo")
+
+
 def _compound(a: np.ndarray) -> np.ndarray:
     out = np.zeros(a.shape, dtype=[("re", "f8"), ("im", "f8")])
     out["re"] = a
@@ -435,6 +452,7 @@ CASES: list[tuple[str, str, Mutation, list[str], str, tuple[str, ...]]] = [
     ),
     ("many-root-members", T, _many_root_members, [], "/", ("unexpected member 'zz00000'",)),
     ("fifo-as-submission", T, _not_a_file("fifo"), [], "/", ("not a regular file",)),
+    ("split-driver-file", T, _split_driver_file, [], "/", ("cannot be read", "multi driver")),
     ("folder-as-submission", T, _not_a_file("dir"), [], "/", ("not a regular file",)),
     ("compound-dtype", T, _edit("Li", "efg", _compound), [], "Li", ("'efg' has dtype",)),
     (
