@@ -8,6 +8,7 @@ from typing import Any
 
 from ltoefg import constants as C
 from ltoefg.cli import command
+from ltoefg.errors import LtoefgError
 
 
 def _nuclei_arg(text: str) -> list[str]:
@@ -130,6 +131,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.dataset_file is not None:
         from ltoefg.data import load
 
+        if not args.dataset_file.is_file():
+            raise LtoefgError(
+                f"{args.dataset_file}: --dataset-file must name an existing ltoefg data-set "
+                "file (.h5), e.g. one written by `ltoefg build --magres`."
+            )
         dataset = load(Path(args.dataset_file))
     evaluation = run(
         args.predictions, dataset=dataset, tau=args.tau, strict=args.strict, nuclei=args.nuclei

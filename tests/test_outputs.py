@@ -148,3 +148,11 @@ def test_atomic_replace_keeps_the_old_file_on_failure(
     with pytest.raises(LtoefgError, match="keep.txt: cannot write this output"):
         outputs.write_text_atomic(target, "new")
     assert target.read_text() == "old" and _files(tmp_path) == ["keep.txt"]
+
+
+def test_dataset_file_must_be_a_file(tmp_path: Path, good: Path, capsys) -> None:
+    for target in (tmp_path / "missing.h5", tmp_path):
+        assert main(["evaluate", str(good), "--dataset-file", str(target)]) == 2
+        err = capsys.readouterr().err
+        assert f"{target}: --dataset-file must name an existing" in err
+        assert len(err.strip().splitlines()) == 1
