@@ -163,3 +163,18 @@ def test_bad_use_is_refused_in_one_sentence(task: Task) -> None:
     with pytest.raises(SubmissionError, match="NaN"):  # the evaluator's own refusal
         task.record(fold, nan)
     assert issubclass(TaskError, LtoefgError)
+
+
+def test_task_and_cite_import_no_heavy_packages() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ltoefg, ltoefg.task, ltoefg.cite, ltoefg.cli_cite\n"
+        "task = ltoefg.Task('pcm-v2', 'random', 'Li')\n"
+        "heavy = ('featomic', 'matplotlib', 'chemiscope', 'dask', 'metatensor')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(heavy)}))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"
