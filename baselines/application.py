@@ -426,8 +426,8 @@ def write_outputs(
     return paths
 
 
-#: Ellipsoid size in the chemiscope view: Å of semi-axis per V/Å² of |principal value|.
-CHEMISCOPE_ELLIPSOID_SCALE = 0.1
+#: Ellipsoid size in the chemiscope view: semi-axis (Å) of a site with the median |Vzz|.
+CHEMISCOPE_MEDIAN_SEMIAXIS = 0.5
 #: Radius of the environment drawn around a site in the chemiscope view, Å.
 CHEMISCOPE_CUTOFF = 3.5
 
@@ -459,7 +459,7 @@ def write_chemiscope(
     pred: SitePredictions,
     nucleus: str = "Li",
     description: str = "",
-    ellipsoid_scale: float = CHEMISCOPE_ELLIPSOID_SCALE,
+    ellipsoid_scale: float | None = None,
 ) -> Path:
     """Write a chemiscope input (``.json`` or ``.json.gz``) to explore the predictions.
 
@@ -470,7 +470,8 @@ def write_chemiscope(
     ``vyy``, ``vzz`` (V/Å², |Vxx| ≤ |Vyy| ≤ |Vzz|) and ``wyckoff`` where the input
     has it — and the EFG tensors as ellipsoid shapes named ``efg`` (semi-axes
     ``ellipsoid_scale`` × |principal value| along the principal axes, in the
-    structures' Cartesian frame; atoms that were not predicted get none). The
+    structures' Cartesian frame; atoms that were not predicted get none; the
+    scale is appended to the description). The
     map shows ωQ against CQ coloured by region and the structure viewer colours
     the sites by region (the paper's Fig. 6b). Written with
     :func:`chemiscope.write_input`; open it at chemiscope.org or with
@@ -487,8 +488,9 @@ def write_chemiscope(
         The predicted nucleus (for names and the description).
     description : str
         Text shown in the viewer; say where the model's training labels came from.
-    ellipsoid_scale : float
-        Å of ellipsoid semi-axis per V/Å².
+    ellipsoid_scale : float, optional
+        Å of ellipsoid semi-axis per V/Å²; default: the median |Vzz| of the
+        predictions is drawn :data:`CHEMISCOPE_MEDIAN_SEMIAXIS` Å long.
 
     Returns
     -------
@@ -499,6 +501,10 @@ def write_chemiscope(
 
     tab = pred.table
     pas = nmr.principal_axes(pred.efg)
+    if ellipsoid_scale is None:
+        median = float(np.median(np.abs(pas.vzz))) if len(tab) else 0.0
+        ellipsoid_scale = CHEMISCOPE_MEDIAN_SEMIAXIS / median if median > 0 else 1.0
+    scale_text = f"EFG ellipsoids: {ellipsoid_scale:.4g} Å of semi-axis per V/Å² of |Vii|"
     names = [f"{k}: {r.lo:.0f} … {r.hi:.0f} kHz" for k, r in enumerate(pred.classification.regions)]
     region = [names[k] if k >= 0 else "unclassified" for k in tab["region"].to_numpy()]
 
@@ -542,7 +548,7 @@ def write_chemiscope(
         structures=[f.copy() for f in frames],
         metadata={
             "name": f"{nucleus} ωQ of {len(frames)} structures ({len(tab)} sites)",
-            "description": description,
+            "description": f"{description}\n{scale_text}" if description else scale_text,
         },
         properties=properties,
         environments=[(int(i), int(j), CHEMISCOPE_CUTOFF) for i, j in pred.centres],

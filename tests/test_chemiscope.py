@@ -23,7 +23,7 @@ from scipy.spatial.transform import Rotation  # noqa: E402
 
 from baselines import application, cli  # noqa: E402
 from baselines.application import (  # noqa: E402
-    CHEMISCOPE_ELLIPSOID_SCALE,
+    CHEMISCOPE_MEDIAN_SEMIAXIS,
     predict_structures,
     write_chemiscope,
 )
@@ -81,7 +81,11 @@ def test_file_holds_structures_properties_and_tensors(
     path = write_chemiscope(tmp_path / name, frames, pred, description="synthetic, not DFT")
     data = read_back(path)
     tab = pred.table
-    assert data["meta"]["description"] == "synthetic, not DFT"
+    eig = np.linalg.eigvalsh(pred.efg)
+    scale = CHEMISCOPE_MEDIAN_SEMIAXIS / np.median(np.abs(eig).max(axis=1))  # Å per V/Å²
+    assert data["meta"]["description"] == (
+        f"synthetic, not DFT\nEFG ellipsoids: {scale:.4g} Å of semi-axis per V/Å² of |Vii|"
+    )
     assert [s["size"] for s in data["structures"]] == [12, 12, 12]
     np.testing.assert_allclose(data["structures"][1]["x"], frames[1].positions[:, 0])
     envs = [(e["structure"], e["center"]) for e in data["environments"]]
@@ -100,8 +104,7 @@ def test_file_holds_structures_properties_and_tensors(
     for text, label in zip(regions, tab["region"], strict=True):
         assert text.startswith(f"{label}: ")
     assert props["wyckoff"]["values"] == tab["wyckoff"].tolist()
-    # Vzz of the table's CQ, and the sorted |principal values|
-    eig = np.linalg.eigvalsh(pred.efg)
+    # the principal values, |Vxx| ≤ |Vyy| ≤ |Vzz|
     vzz = np.asarray(props["vzz"]["values"])
     np.testing.assert_allclose(np.abs(vzz), np.abs(eig).max(axis=1), rtol=1e-12)
     assert np.all(np.abs(props["vxx"]["values"]) <= np.abs(props["vyy"]["values"]) + 1e-12)
@@ -111,7 +114,7 @@ def test_file_holds_structures_properties_and_tensors(
     for k, (s, c) in enumerate(envs):
         e = atoms_params[12 * s + c]
         rot = Rotation.from_quat(e["orientation"]).as_matrix()
-        axes = np.asarray(e["semiaxes"]) / CHEMISCOPE_ELLIPSOID_SCALE
+        axes = np.asarray(e["semiaxes"]) / scale
         v = pred.efg[k]
         np.testing.assert_allclose(rot @ np.diag(axes**2) @ rot.T, v @ v, atol=1e-10)
     li = {12 * s + c for s, c in envs}
@@ -144,3 +147,16 @@ def test_predict_command_writes_the_file(
     assert cli.main([*argv, "--chemiscope", str(tmp_path / "view.txt")]) == 2
     err = capsys.readouterr().err
     assert "must end with .json or .json.gz" in err and len(err.strip().splitlines()) == 1
+
+
+def test_explicit_ellipsoid_scale(
+    predicted: tuple[list[Atoms], application.SitePredictions], tmp_path: Path
+) -> None:
+    frames, pred = predicted
+    path = write_chemiscope(tmp_path / "s.json", frames, pred, ellipsoid_scale=0.25)
+    data = read_back(path)
+    e = data["shapes"]["efg"]["parameters"]["atom"][0]  # atom 0 of frame 0 is Li
+    np.testing.assert_allclose(
+        sorted(e["semiaxes"]), 0.25 * np.sort(np.abs(np.linalg.eigvalsh(pred.efg[0]))), rtol=1e-10
+    )
+    assert data["meta"]["description"].endswith("0.25 Å of semi-axis per V/Å² of |Vii|")
