@@ -148,3 +148,20 @@ def test_rebuilding_matches_registered_file_numerically(ds: ltoefg.Dataset) -> N
     np.testing.assert_allclose(rebuilt.cells, ds._data.cells, rtol=1e-9, atol=1e-12)
     scale = np.abs(ds.efg).max()
     np.testing.assert_allclose(rebuilt.efg, ds.efg, rtol=1e-9, atol=1e-9 * scale)
+
+
+@pytest.mark.parametrize("target", ["missing-folder/x.h5", "."])
+def test_generate_refuses_a_bad_output_before_any_work(
+    tmp_path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    """`ltoefg generate` checks its output first (one sentence, exit 2, nothing written)."""
+    import time
+
+    from ltoefg.cli import main
+
+    t0 = time.perf_counter()
+    status = main(["generate", "--out", str(tmp_path / target)])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "error:" in err
+    assert time.perf_counter() - t0 < 5  # refused before the ~30 s of generation
+    assert list(tmp_path.iterdir()) == []

@@ -39,8 +39,16 @@ def main(name: str = PCM_NAME) -> None:
     }
     split_path = files / f"{name}-splits.npz"
     splits.save_frozen(split_path, splits.to_arrays(frozen))
-    entry["data"] = {"filename": data_path.name, "sha256": sha256(data_path)}
-    entry["splits"] = {"filename": split_path.name, "sha256": sha256(split_path)}
+    entry["data"] = {
+        "filename": data_path.name,
+        "sha256": sha256(data_path),
+        "size": data_path.stat().st_size,
+    }
+    entry["splits"] = {
+        "filename": split_path.name,
+        "sha256": sha256(split_path),
+        "size": split_path.stat().st_size,
+    }
     entry["embedded"] = True
     entry["n_structures"] = data.n_structures
     entry["n_sites"] = data.n_sites

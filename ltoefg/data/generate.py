@@ -108,11 +108,15 @@ def generate_pcm(
     name : str
         ``"pcm-v2"`` (default) or ``"pcm-v1"``.
     """
-    out = Path(out)
+    from ltoefg.outputs import check_file_target, output_error
+
     _check_pcm_name(name)
-    if not out.parent.is_dir():
-        raise DataError(f"{out}: the folder {out.parent} does not exist; create it first.")
-    return h5format.write(out, pcm_arrays(progress=progress, n_structures=n_structures, name=name))
+    out = check_file_target(out, "data-set file")  # before ~30 s of work
+    data = pcm_arrays(progress=progress, n_structures=n_structures, name=name)
+    try:
+        return h5format.write(out, data)
+    except OSError as exc:
+        raise output_error(out, exc) from None
 
 
 def _check_statistics(directory: Path, data: h5format.DatasetArrays, files: list[Path]) -> None:
