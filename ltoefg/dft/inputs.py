@@ -147,7 +147,8 @@ def write_input(
         f"ixc {protocol.ixc}",
         f"ecut {protocol.ecut_ha:g}  pawecutdg {protocol.pawecutdg_ha:g}",
         f"ngkpt {kx} {ky} {kz}  nshiftk 1  shiftk 0 0 0  kptopt 1",
-        f"occopt {protocol.occopt}  nband {protocol.nband(symbols)}",
+        f"occopt {protocol.occopt}  nband {protocol.nband(symbols)}"
+        + (f"  tsmear {protocol.tsmear_ha:g}" if protocol.occopt != 1 else ""),
         f"iscf {protocol.iscf}  diemac {protocol.diemac:g}  npulayit {protocol.npulayit}",
         f"nstep {protocol.nstep}  tolvrs {protocol.tolvrs:g}",
         f"usexcnhat {protocol.usexcnhat}  pawovlp {protocol.pawovlp:g}",

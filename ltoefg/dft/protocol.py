@@ -112,16 +112,18 @@ class Protocol:
     kmesh : tuple of int
         Γ-centred Monkhorst-Pack mesh (``ngkpt``; ``shiftk 0 0 0``).
     occopt : int
-        1: insulator, fixed occupations.
+        Occupations: 1 fixed (insulator); 3, 4, 7 smeared (with ``tsmear_ha``).
+    tsmear_ha : float
+        Smearing width, Ha (only written when ``occopt`` is not 1).
     nband_extra_fraction, nband_extra_min : float, int
         Band rule: ``nband = n_occ + max(nband_extra_min, ceil(fraction · n_occ))``
         with ``n_occ = n_electrons / 2`` (a few empty bands show the gap).
     iscf : int
         SCF algorithm (17: Pulay mixing of the density, ABINIT's PAW default).
     diemac : float
-        Model dielectric constant of the Kerker-like preconditioner (ABINIT's
-        default 1e6 is for metals; an insulator converges in fewer steps with
-        a value near its ε∞).
+        Model dielectric constant of the preconditioner (1e6, ABINIT's default:
+        metallic screening; on LTO it converged in fewer steps than 4, 10 or 30,
+        see docs/dft.md).
     npulayit : int
         Number of previous densities in Pulay mixing.
     tolvrs : float
@@ -156,11 +158,12 @@ class Protocol:
     ecut_ha: float = 15.0
     pawecutdg_ha: float = 30.0
     kmesh: tuple[int, int, int] = (3, 3, 1)
-    occopt: int = 1
+    occopt: int = 7
+    tsmear_ha: float = 0.005
     nband_extra_fraction: float = 0.05
     nband_extra_min: int = 4
     iscf: int = 17
-    diemac: float = 10.0
+    diemac: float = 1e6
     npulayit: int = 7
     tolvrs: float = 1e-9
     nstep: int = 100
@@ -247,13 +250,13 @@ class Protocol:
 
 
 #: The production protocol of ``dft-pbe-v1`` (chosen by the convergence study in
-#: docs/dft.md): PAW-PBE, 15 Ha / 30 Ha, Γ-centred 3×3×1, diemac 10.
+#: docs/dft.md): PAW-PBE, 15 Ha / 30 Ha, Γ-centred 3×3×1, Gaussian smearing 0.005 Ha.
 PRODUCTION = Protocol(
     name="abinit-paw-pbe-v1",
     description=(
         "ABINIT PAW-PBE (Debian abinit-data: li.PBE.atompaw.paw, ti.hpc.paw, "
         "Pseudodojo_paw_pbe_standard/O.xml), ecut 15 Ha, pawecutdg 30 Ha, Gamma-centred "
-        "3x3x1 k-mesh, Pulay mixing with diemac 10, tolvrs 1e-9"
+        "3x3x1 k-mesh, Gaussian smearing 0.005 Ha, Pulay density mixing, tolvrs 1e-9"
     ),
 )
 
