@@ -15,6 +15,10 @@ through here:
 
 An :class:`OSError` on an output path becomes an :class:`~ltoefg.errors.LtoefgError`
 with one sentence naming the path (exit status 2 in the CLI).
+
+Files get the permissions the user's umask gives a newly created file
+(0o666 & ~umask, e.g. 0o644 under umask 022), not the 0o600 of
+:func:`tempfile.mkstemp` (:func:`new_file_mode`, :func:`apply_umask`).
 """
 
 from __future__ import annotations
@@ -89,6 +93,38 @@ def write_text_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> Path:
     """Write ``obj`` as JSON to ``path`` atomically (see :func:`json_text`)."""
     return write_text_atomic(path, json_text(obj, path))
+
+
+def current_umask() -> int:
+    """The process umask (read without changing it where /proc allows, else set and restored)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """Permission bits of a newly created regular file under the current umask (0o666 & ~umask)."""
+    return 0o666 & ~current_umask()
+
+
+def apply_umask(target: int | str | os.PathLike[str]) -> None:
+    """Give a file made by :func:`tempfile.mkstemp` (0o600) the mode of a normally created file.
+
+    Parameters
+    ----------
+    target : int or path-like
+        An open file descriptor or a path.
+    """
+    if isinstance(target, int):
+        os.fchmod(target, new_file_mode())
+    else:
+        os.chmod(target, new_file_mode())
 
 
 def output_error(path: str | os.PathLike[str], exc: OSError) -> LtoefgError:
@@ -190,6 +226,7 @@ def commit(files: Mapping[Path, str | bytes], new_dirs: tuple[Path, ...] = ()) -
             current = path
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             staged.append((tmp, path))
+            apply_umask(fd)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(content.encode("utf-8") if isinstance(content, str) else content)
         for tmp, path in staged:

@@ -32,6 +32,7 @@ import pooch
 
 from ltoefg.data import registry
 from ltoefg.errors import DataError
+from ltoefg.outputs import apply_umask
 
 ENV_DATA_DIR = "LTOEFG_DATA_DIR"
 ENV_DATA_URL = "LTOEFG_DATA_URL"
@@ -185,6 +186,8 @@ class BoundedDownloader:
             total = 0
             try:
                 with open(output_file, "wb") as fh:
+                    # pooch's temporary file is 0o600; the cached file gets the umask's mode
+                    apply_umask(fh.fileno())
                     while True:
                         self._left(url)
                         try:
