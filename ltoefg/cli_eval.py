@@ -173,6 +173,51 @@ def _leaderboard(sub: argparse._SubParsersAction) -> None:
         help="write nothing; exit 1 if a rendered file differs from the committed one",
     )
     p.set_defaults(handler=_run_leaderboard)
+    actions = p.add_subparsers(dest="leaderboard_action", metavar="ACTION")
+    show = actions.add_parser(
+        "show",
+        help="print the board in the terminal (sorted by overall score; writes nothing)",
+        description="Print the leaderboard as fixed-width tables: per data set and split, "
+        "entries sorted by overall score (mean of their per-nucleus scores), then the "
+        "observables-only entries by MAE C̃Q; with --nucleus, that nucleus's detailed table.",
+    )
+    show.add_argument("--dataset", default=None, help="only this data set, e.g. pcm-v2")
+    show.add_argument("--split", choices=C.SPLITS, default=None, help="only this split")
+    show.add_argument(
+        "--nucleus", choices=C.NUCLEI, default=None, help="detailed table of this nucleus"
+    )
+    show.add_argument(
+        "--legacy", action="store_true", help="include report-version-1 (legacy) entries"
+    )
+    show.add_argument(
+        "--root",
+        dest="show_root",
+        type=Path,
+        default=None,
+        help="checkout holding leaderboard/ (default: current folder)",
+    )
+    show.set_defaults(handler=_run_leaderboard_show)
+
+
+def _run_leaderboard_show(args: argparse.Namespace) -> int:
+    from ltoefg import leaderboard as L
+    from ltoefg.leaderboard_show import render_show
+
+    root = args.show_root if args.show_root is not None else args.root
+    if not (Path(root) / "leaderboard").is_dir():
+        raise LtoefgError(
+            f"{Path(root) / 'leaderboard'}: no leaderboard folder here; run from the checkout "
+            "or pass --root."
+        )
+    text = render_show(
+        L.load_entries(root),
+        dataset=args.dataset,
+        split=args.split,
+        nucleus=args.nucleus,
+        legacy=args.legacy,
+    )
+    print(text, end="")
+    return 0
 
 
 def _run_leaderboard(args: argparse.Namespace) -> int:

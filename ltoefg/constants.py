@@ -230,5 +230,33 @@ LB_MACHINE = "machine"
 LB_DATE = "date"
 LB_NOTES = "notes"
 LB_REPORT = "report"
+# optional entry fields (SPEC §8 v2; entries without them stay valid)
+#: Where the model's code is: an http(s) URL or a path inside this repository.
+LB_CODE_URL = "code_url"
+#: The model in words: a paper reference or free text.
+LB_DESCRIPTION = "description"
+#: Fitted parameters: one integer, or nucleus -> integer.
+LB_N_PARAMETERS = "n_parameters"
+#: How many times the model was run (CV folds or seeds) for :data:`LB_RUNS`.
+LB_N_RUNS = "n_runs"
+#: Spread of the headline metrics over those runs (mean, std and per run).
+LB_RUNS = "runs"
+RUNS_OVER = "over"
+RUNS_OVER_FOLDS = "folds"
+RUNS_OVER_SEEDS = "seeds"
+RUNS_OVER_CHOICES: tuple[str, ...] = (RUNS_OVER_FOLDS, RUNS_OVER_SEEDS)
+RUNS_PROTOCOL = "protocol"
+RUNS_NUCLEI = "nuclei"
+RUNS_MEAN = "mean"
+RUNS_STD = "std"
+RUNS_PER_RUN = "per_run"
+#: Metrics the baselines record per run (report keys; any per-nucleus report key but
+#: ``n`` is accepted in an entry).
+RUN_HEADLINE_KEYS: tuple[str, ...] = (
+    R_SCORE,
+    R_MAE_CQ_TILDE,
+    R_MAE_ETA_TILDE,
+    R_MAE_OMEGA_Q_KHZ,
+)
 LB_RESULTS_START = "<!-- results:start -->"
 LB_RESULTS_END = "<!-- results:end -->"

@@ -21,6 +21,8 @@ Entry schema (``ltoefg-leaderboard-entry/1``), a JSON object with exactly:
 ``machine``            str (CPU, cores, memory)
 ``report``             the ``ltoefg evaluate`` JSON report, unchanged
 ``date``, ``notes``    optional str
+``code_url``, ``description``, ``n_parameters``, ``n_runs``, ``runs``
+                       optional (SPEC §8 v2), see :mod:`ltoefg.leaderboard_fields`
 =====================  ===========================================================
 
 Reference schema (``ltoefg-leaderboard-reference/1``): ``source``, ``dataset``,
@@ -43,6 +45,7 @@ from typing import Any
 
 from ltoefg import constants as C
 from ltoefg import json_safe, names
+from ltoefg import leaderboard_fields as F
 from ltoefg import leaderboard_render as R
 from ltoefg.errors import LtoefgError
 
@@ -217,7 +220,9 @@ def validate_entry(data: Any, path: Path) -> Entry:
             raise _err(path, f"the entry lacks the field {key!r}")
         if not isinstance(data[key], types) or isinstance(data[key], bool):
             raise _err(path, f"the field {key!r} has the wrong type")
-    unknown = [k for k in data if k not in _REQUIRED and k not in _OPTIONAL]
+    unknown = [
+        k for k in data if k not in _REQUIRED and k not in _OPTIONAL and k not in F.OPTIONAL_FIELDS
+    ]
     if unknown:
         raise _err(path, f"unknown field {unknown[0]!r}")
     for key, types in _OPTIONAL.items():
@@ -245,6 +250,15 @@ def validate_entry(data: Any, path: Path) -> Entry:
         problem = names.text_problem(data.get(key, ""), max_chars=500)
         if problem:
             raise _err(path, f"the field {key!r} {problem}")
+
+    def check_value(where: str, key: str, value: Any) -> None:
+        if not _is_number(value):
+            raise _err(path, f"{where}.{key} must be a number or null")
+        _check_range(path, where, key, value)
+
+    F.validate_optional(
+        data, list(report[C.RT_NUCLEI]), lambda problem: _err(path, problem), check_value
+    )
     return Entry(path=path, data=data)
 
 
@@ -346,6 +360,11 @@ def make_entry(
     machine: str,
     date: str | None = None,
     notes: str | None = None,
+    code_url: str | None = None,
+    description: str | None = None,
+    n_parameters: int | Mapping[str, int] | None = None,
+    runs: Mapping[str, Any] | None = None,
+    n_runs: int | None = None,
 ) -> dict[str, Any]:
     """Assemble (and validate) an entry from an evaluator report and its metadata.
 
@@ -364,6 +383,17 @@ def make_entry(
     machine : str
         CPU model, cores, memory.
     date, notes : str, optional
+    code_url : str, optional
+        http(s) URL of the model's code, or a path inside this repository.
+    description : str, optional
+        Paper reference or a sentence about the model.
+    n_parameters : int or dict, optional
+        Fitted parameters: of the whole model, or per nucleus.
+    runs : dict, optional
+        Spread over CV folds or seeds, from
+        :func:`ltoefg.leaderboard_fields.make_runs` (which also returns ``n_runs``).
+    n_runs : int, optional
+        Number of runs in ``runs``; taken from ``runs["nuclei"][…]["per_run"]`` if omitted.
     """
     data: dict[str, Any] = {
         C.LB_SCHEMA: C.LB_SCHEMA_VERSION,
@@ -380,6 +410,20 @@ def make_entry(
         data[C.LB_DATE] = date
     if notes is not None:
         data[C.LB_NOTES] = notes
+    if isinstance(n_parameters, Mapping):
+        n_parameters = {k: int(v) for k, v in n_parameters.items()}
+    optional = {
+        C.LB_CODE_URL: code_url,
+        C.LB_DESCRIPTION: description,
+        C.LB_N_PARAMETERS: n_parameters,
+    }
+    if runs is not None:
+        if n_runs is None:
+            per_run = [s.get(C.RUNS_PER_RUN) for s in runs.get(C.RUNS_NUCLEI, {}).values()]
+            n_runs = len(per_run[0]) if per_run and per_run[0] else None
+        optional[C.LB_N_RUNS] = n_runs
+        optional[C.LB_RUNS] = json.loads(json.dumps(dict(runs)))
+    data.update({k: v for k, v in optional.items() if v is not None})
     validate_entry(data, Path("<new entry>"))
     return data
 

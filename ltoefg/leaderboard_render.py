@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ltoefg import constants as C
+from ltoefg import leaderboard_fields as F
 from ltoefg.errors import LtoefgError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,7 +79,7 @@ def report_version(report: Mapping[str, Any]) -> int:
 
 
 # ------------------------------------------------------------------------ numbers
-def _num(v: Any, digits: int = 3) -> str:
+def num_text(v: Any, digits: int = 3) -> str:
     if v is None:
         return "—"
     if isinstance(v, int) and not isinstance(v, bool):
@@ -90,8 +91,8 @@ def _pct(v: Any) -> str:
     return "—" if v is None else f"{100 * float(v):.1f} %"
 
 
-def _pair(a: Any, b: Any) -> str:
-    return f"{_num(a)} / {_num(b)}"
+def pair_text(a: Any, b: Any) -> str:
+    return f"{num_text(a)} / {num_text(b)}"
 
 
 def _one_minus(v: Any) -> Any:
@@ -102,7 +103,71 @@ def _seconds(v: float) -> str:
     return f"{v:.0f}" if v >= 10 else f"{v:.2g}"
 
 
-def _sort_key(e: Entry, nucleus: str) -> tuple[float, float, str]:
+def overall_score(e: Entry) -> float | None:
+    """Mean of the per-nucleus scores over the nuclei the entry has; None if one has none."""
+    scores = [rep[C.R_SCORE] for rep in e.report[C.RT_NUCLEI].values()]
+    if not scores or any(v is None for v in scores):
+        return None
+    return math.fsum(scores) / len(scores)
+
+
+def mean_mae_cq(e: Entry) -> float:
+    """Mean over the entry's nuclei of MAE C̃Q (the order of observables-only entries)."""
+    values = [rep[C.R_MAE_CQ_TILDE] for rep in e.report[C.RT_NUCLEI].values()]
+    values = [v for v in values if v is not None]
+    return math.fsum(values) / len(values) if values else math.inf
+
+
+def overall_sort_key(e: Entry) -> tuple[float, float, str]:
+    """Order of a board: overall score, then mean MAE C̃Q (observables-only), then name."""
+    score = overall_score(e)
+    return (math.inf if score is None else score, mean_mae_cq(e), e.key[2])
+
+
+def pm(mean: Any, std: Any) -> str:
+    """``mean ± std`` (3 and 2 significant digits), or — if there is none."""
+    if mean is None or std is None:
+        return "—"
+    return f"{num_text(mean)} ± {num_text(std, 2)}"
+
+
+def runs_noun(e: Entry) -> str:
+    """E.g. "5 folds" or "3 seeds"; empty if the entry has no run spread."""
+    runs = e.data.get(C.LB_RUNS)
+    if not runs:
+        return ""
+    return f"{e.data[C.LB_N_RUNS]} {runs[C.RUNS_OVER]}"
+
+
+def nucleus_spread(e: Entry, nucleus: str, key: str) -> tuple[Any, Any]:
+    """(mean, std) of report key ``key`` over the entry's runs for ``nucleus``, or (None, None)."""
+    stats = (e.data.get(C.LB_RUNS) or {}).get(C.RUNS_NUCLEI, {}).get(nucleus)
+    if not stats or key not in stats[C.RUNS_MEAN]:
+        return None, None
+    return stats[C.RUNS_MEAN][key], stats[C.RUNS_STD][key]
+
+
+def overall_spread(e: Entry) -> tuple[float, float] | None:
+    """(mean, std) over runs of the overall score, where every nucleus gives per-run scores."""
+    runs = e.data.get(C.LB_RUNS)
+    if not runs or set(runs[C.RUNS_NUCLEI]) != set(e.report[C.RT_NUCLEI]):
+        return None
+    return F.overall_runs(runs)
+
+
+def parameters_text(e: Entry, nucleus: str | None = None) -> str:
+    """Fitted parameters: of ``nucleus``, or per nucleus / of the whole model; — if unknown."""
+    value = e.data.get(C.LB_N_PARAMETERS)
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        if nucleus is not None:
+            return f"{value[nucleus]:,}"
+        return " · ".join(f"{n} {value[n]:,}" for n in C.NUCLEI if n in value)
+    return f"{value:,}" + ("" if nucleus is None else " (all nuclei)")
+
+
+def nucleus_sort_key(e: Entry, nucleus: str) -> tuple[float, float, str]:
     rep = e.report[C.RT_NUCLEI][nucleus]
     score = rep[C.R_SCORE]
     return (
@@ -118,8 +183,9 @@ _HEADER_HEAD = (
     "| MAE φ raw / reassigned (°) "
 )
 _HEADER_TAIL = (
-    "| MAE ωQ (kHz) | \\|ΔωQ\\| ≤ 10 kHz | W1 θ / φ (°) | score | train / predict (s) |\n"
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| MAE ωQ (kHz) | \\|ΔωQ\\| ≤ 10 kHz | W1 θ / φ (°) | score | overall score "
+    "| CV score / MAE C̃Q, mean ± std | fitted parameters | train / predict (s) |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 #: Column headers of a measured table per report version.
 MEASURED_HEADERS: dict[int, str] = {
@@ -130,8 +196,8 @@ MEASURED_HEADERS: dict[int, str] = {
 
 def _xi_cell(rep: Mapping[str, Any], version: int) -> str:
     if version == 1:
-        return _num(rep[C.R_MAE_XI])
-    return _pair(rep[C.R_MAE_XI], _one_minus(rep[C.R_MEAN_XI_REASSIGNED]))
+        return num_text(rep[C.R_MAE_XI])
+    return pair_text(rep[C.R_MAE_XI], _one_minus(rep[C.R_MEAN_XI_REASSIGNED]))
 
 
 def _measured_row(e: Entry, nucleus: str, version: int) -> str:
@@ -140,14 +206,24 @@ def _measured_row(e: Entry, nucleus: str, version: int) -> str:
     return (
         f"| {md_text(e.key[2])} | {md_text(e.report[C.RT_KIND])} "
         f"| {d[C.LB_N_TRAIN][nucleus]} "
-        f"| {_num(rep[C.R_MAE_CQ_TILDE])} | {_num(rep[C.R_MAE_ETA_TILDE])} "
-        f"| {_pair(rep[C.R_MAE_THETA_DEG], rep[C.R_MAE_THETA_DEG_REASSIGNED])} "
-        f"| {_pair(rep[C.R_MAE_PHI_DEG], rep[C.R_MAE_PHI_DEG_REASSIGNED])} "
-        f"| {_xi_cell(rep, version)} | {_num(rep[C.R_MAE_OMEGA_Q_KHZ])} "
+        f"| {num_text(rep[C.R_MAE_CQ_TILDE])} | {num_text(rep[C.R_MAE_ETA_TILDE])} "
+        f"| {pair_text(rep[C.R_MAE_THETA_DEG], rep[C.R_MAE_THETA_DEG_REASSIGNED])} "
+        f"| {pair_text(rep[C.R_MAE_PHI_DEG], rep[C.R_MAE_PHI_DEG_REASSIGNED])} "
+        f"| {_xi_cell(rep, version)} | {num_text(rep[C.R_MAE_OMEGA_Q_KHZ])} "
         f"| {_pct(rep[C.R_FRAC_OMEGA_Q_WITHIN])} "
-        f"| {_pair(rep[C.R_W1_THETA_DEG], rep[C.R_W1_PHI_DEG])} | {_num(rep[C.R_SCORE])} "
+        f"| {pair_text(rep[C.R_W1_THETA_DEG], rep[C.R_W1_PHI_DEG])} | {num_text(rep[C.R_SCORE])} "
+        f"| {num_text(overall_score(e))} | {_cv_cell(e, nucleus)} | {parameters_text(e, nucleus)} "
         f"| {_seconds(d[C.LB_TRAIN_WALL_TIME_S])} / {_seconds(d[C.LB_PREDICT_WALL_TIME_S])} |"
     )
+
+
+def _cv_cell(e: Entry, nucleus: str) -> str:
+    """CV score and MAE C̃Q, mean ± std over the entry's runs, with the number of runs."""
+    score = nucleus_spread(e, nucleus, C.R_SCORE)
+    cq = nucleus_spread(e, nucleus, C.R_MAE_CQ_TILDE)
+    if score == (None, None) and cq == (None, None):
+        return "—"
+    return f"{pm(*score)} / {pm(*cq)} ({runs_noun(e)})"
 
 
 def single_version(entries: Sequence[Entry]) -> int:
@@ -171,7 +247,7 @@ def single_version(entries: Sequence[Entry]) -> int:
 def measured_table(entries: Sequence[Entry], nucleus: str) -> list[str]:
     """Header and rows (sorted by score) of one nucleus; all entries of one report version."""
     version = single_version(entries)
-    rows = sorted(entries, key=lambda e: _sort_key(e, nucleus))
+    rows = sorted(entries, key=lambda e: nucleus_sort_key(e, nucleus))
     return [MEASURED_HEADERS[version], *(_measured_row(e, nucleus, version) for e in rows)]
 
 
@@ -182,6 +258,36 @@ def groups(entries: Sequence[Entry]) -> dict[tuple[int, str, str], list[Entry]]:
         out.setdefault((report_version(e.report), e.key[0], e.key[1]), []).append(e)
     order = sorted(out, key=lambda k: (-k[0], k[1], C.SPLITS.index(k[2])))
     return {k: out[k] for k in order}
+
+
+def code_link(e: Entry, prefix: str = "../") -> str:
+    """The entry's code as a Markdown link (repository paths relative to ``prefix``), or —."""
+    url = e.data.get(C.LB_CODE_URL)
+    if not url:
+        return "—"
+    if F.is_url(url):  # validated: no spaces, quotes, brackets or pipes
+        return f"[code]({url.replace('&', '&amp;')})"
+    return f"[{md_text(url)}]({prefix}{url})"
+
+
+_MODELS_HEADER = (
+    "| model | kind | overall score | CV overall score, mean ± std | fitted parameters "
+    "| code | description |\n|---|---|---:|---:|---:|---|---|"
+)
+
+
+def models_table(group: Sequence[Entry]) -> list[str]:
+    """One row per entry: overall score, its spread over runs, parameters, code, description."""
+    out = [_MODELS_HEADER]
+    for e in sorted(group, key=overall_sort_key):
+        spread = overall_spread(e)
+        cv = "—" if spread is None else f"{pm(*spread)} ({runs_noun(e)})"
+        out.append(
+            f"| {md_text(e.key[2])} | {md_text(e.report[C.RT_KIND])} "
+            f"| {num_text(overall_score(e))} | {cv} | {parameters_text(e)} | {code_link(e)} "
+            f"| {md_text(e.data.get(C.LB_DESCRIPTION, '—'))} |"
+        )
+    return out
 
 
 def _group_section(key: tuple[int, str, str], group: list[Entry]) -> list[str]:
@@ -195,6 +301,11 @@ def _group_section(key: tuple[int, str, str], group: list[Entry]) -> list[str]:
         "",
         f"**Labels: {label_phrase(method)}** ({md_code(method)}); "
         f"τ = {', '.join(f'{t:g}' for t in taus)}; report version {version}.",
+        "",
+        f"Models{legacy} (overall score = mean of the per-nucleus scores; observables-only "
+        "models have none and follow, by MAE C̃Q):",
+        "",
+        *models_table(group),
         "",
     ]
     for nucleus in C.NUCLEI:
@@ -214,7 +325,7 @@ def _group_section(key: tuple[int, str, str], group: list[Entry]) -> list[str]:
 # ---------------------------------------------------------------------- references
 def _ref_cell(row: Mapping[str, Any], key: str, r_key: str | None = None) -> str:
     text = row.get("text", {})
-    value = md_text(text[key]) if key in text else _num(row["metrics"].get(key))
+    value = md_text(text[key]) if key in text else num_text(row["metrics"].get(key))
     if r_key is not None and row["metrics"].get(r_key) is not None:
         value += f" (r {row['metrics'][r_key]:.2f})"
     return value
@@ -282,9 +393,12 @@ def render_leaderboard(entries: Sequence[Entry], refs: References) -> str:
         "how to submit: [docs/submitting.md](../docs/submitting.md). Angles in degrees, ωQ in "
         "kHz; *raw* angles use the PAS labels as they are, *reassigned* angles (and ξ) allow "
         "relabelling near-degenerate axes (τ as stated per table); score = mean(MAE C̃Q, "
-        "MAE η̃, mean 1 − ξ raw), lower is better, null (—) for observables-only models. Rows "
-        f"are sorted by score. Report version {C.REPORT_VERSION} tables come first; a table "
-        "never mixes report versions.",
+        "MAE η̃, mean 1 − ξ raw), lower is better, null (—) for observables-only models; "
+        "overall score = mean of an entry's per-nucleus scores. *CV … mean ± std*: the spread "
+        "(population std) over the CV folds or seeds an entry was run on, where it records "
+        "them (`n_runs`, `runs`); *fitted parameters* and *code* where the entry gives them. "
+        f"Rows are sorted by score. Report version {C.REPORT_VERSION} tables come first; a "
+        "table never mixes report versions.",
         "",
         "## Measured results",
         "",
@@ -344,8 +458,8 @@ def _reference_rows_block(refs: References) -> list[str]:
 
 _README_HEADER = (
     "| data set (labels) | split | nucleus | model | MAE C̃Q | MAE η̃ | MAE θ (°) "
-    "| MAE φ (°) | MAE ωQ (kHz) | \\|ΔωQ\\| ≤ 10 kHz | score |\n"
-    "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    "| MAE φ (°) | MAE ωQ (kHz) | \\|ΔωQ\\| ≤ 10 kHz | score | overall score |\n"
+    "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -357,18 +471,19 @@ def _readme_rows(grouped: Mapping[tuple[int, str, str], list[Entry]]) -> list[st
         for nucleus in C.NUCLEI:
             rows = sorted(
                 (e for e in group if nucleus in e.report[C.RT_NUCLEI]),
-                key=lambda e, n=nucleus: _sort_key(e, n),
+                key=lambda e, n=nucleus: nucleus_sort_key(e, n),
             )
             for e in rows:
                 rep = e.report[C.RT_NUCLEI][nucleus]
                 out.append(
                     f"| {md_code(dataset)} ({method}) | {md_text(split)} | {nucleus} "
                     f"| {md_text(e.key[2])} "
-                    f"| {_num(rep[C.R_MAE_CQ_TILDE])} | {_num(rep[C.R_MAE_ETA_TILDE])} "
-                    f"| {_pair(rep[C.R_MAE_THETA_DEG], rep[C.R_MAE_THETA_DEG_REASSIGNED])} "
-                    f"| {_pair(rep[C.R_MAE_PHI_DEG], rep[C.R_MAE_PHI_DEG_REASSIGNED])} "
-                    f"| {_num(rep[C.R_MAE_OMEGA_Q_KHZ])} | {_pct(rep[C.R_FRAC_OMEGA_Q_WITHIN])} "
-                    f"| {_num(rep[C.R_SCORE])} |"
+                    f"| {num_text(rep[C.R_MAE_CQ_TILDE])} | {num_text(rep[C.R_MAE_ETA_TILDE])} "
+                    f"| {pair_text(rep[C.R_MAE_THETA_DEG], rep[C.R_MAE_THETA_DEG_REASSIGNED])} "
+                    f"| {pair_text(rep[C.R_MAE_PHI_DEG], rep[C.R_MAE_PHI_DEG_REASSIGNED])} "
+                    f"| {num_text(rep[C.R_MAE_OMEGA_Q_KHZ])} "
+                    f"| {_pct(rep[C.R_FRAC_OMEGA_Q_WITHIN])} "
+                    f"| {num_text(rep[C.R_SCORE])} | {num_text(overall_score(e))} |"
                 )
     return out
 
@@ -376,9 +491,9 @@ def _readme_rows(grouped: Mapping[tuple[int, str, str], list[Entry]]) -> list[st
 def render_results_block(entries: Sequence[Entry], refs: References | None = None) -> str:
     """The README results tables (the text between the results markers).
 
-    Current-version rows first, then version-1 (legacy) rows in their own
-    labelled table, then the paper's published rows (``refs``) in a third table;
-    measured and published numbers are never mixed.
+    Current-version rows only (version-1 legacy tables stay in
+    ``leaderboard/README.md``, linked), then the paper's published rows
+    (``refs``) in their own table; measured and published numbers are never mixed.
     """
     out = ["<!-- generated by `ltoefg leaderboard`; do not edit by hand -->", ""]
     grouped = groups(entries)
@@ -387,7 +502,8 @@ def render_results_block(entries: Sequence[Entry], refs: References | None = Non
     out.append(
         "Measured with `ltoefg evaluate` (full tables, metadata and the paper's DFT reference "
         "rows: [leaderboard/README.md](leaderboard/README.md)). Angles in degrees (raw / "
-        "reassigned), ωQ in kHz; score lower is better."
+        "reassigned), ωQ in kHz; score lower is better; overall score = mean of the entry's "
+        "per-nucleus scores."
     )
     out.append("")
     if current:
@@ -399,5 +515,11 @@ def render_results_block(entries: Sequence[Entry], refs: References | None = Non
             "with the current metrics and committed to `leaderboard/entries/`."
         )
     if legacy:
-        out += ["", LEGACY_NOTE, "", _README_HEADER, *_readme_rows(legacy)]
+        n = sum(len(g) for g in legacy.values())
+        out += [
+            "",
+            f"{n} legacy entries (report version 1: ωQ and Vij with the per-site sign(Vzz) "
+            "flip, not comparable with the rows above) are tabulated in "
+            "[leaderboard/README.md](leaderboard/README.md#legacy-results-report-version-1).",
+        ]
     return "\n".join(out + _reference_rows_block(refs or []))

@@ -155,16 +155,22 @@ def test_unreadable_and_duplicate_entries(root: Path, report: dict) -> None:
         L.load_entries(root)
 
 
-def test_observables_entry_renders_nulls(root: Path, report: dict) -> None:
+def _as_observables(report: dict) -> dict:
+    """The same report as an observables-only submission's (tensor-only keys null)."""
     rep = copy.deepcopy(report)
     rep[C.RT_KIND] = C.KIND_OBSERVABLES
     rep[C.RT_SCORE] = None
     for r in rep[C.RT_NUCLEI].values():
         for key in C.TENSOR_ONLY_KEYS:
             r[key] = None
-    L.write_entry(root, _entry(rep, "scalar"))
+    return rep
+
+
+def test_observables_entry_renders_nulls(root: Path, report: dict) -> None:
+    L.write_entry(root, _entry(_as_observables(report), "scalar"))
     text = L.render_files(root).files[root / L.LEADERBOARD_README]
-    row = next(line for line in text.splitlines() if line.startswith("| scalar | observables"))
+    li = text.split("#### Li")[1]
+    row = next(line for line in li.splitlines() if line.startswith("| scalar | observables"))
     assert "0 / — |" in row and row.count("—") >= 4
 
 
@@ -200,9 +206,11 @@ def test_versions_render_in_separate_tables(root: Path, report: dict) -> None:
     # each table has the header of its version
     assert R.MEASURED_HEADERS[2].splitlines()[0] in current
     assert R.MEASURED_HEADERS[1].splitlines()[0] in legacy
+    # the README shows the current version only and links the legacy tables
     readme = (root / "README.md").read_text()
-    new_part, old_part = readme.split("**Legacy: report version 1.**")
-    assert "| model new |" in new_part and "| model old |" in old_part.split("Reference rows")[0]
+    assert "| model new |" in readme and "model old" not in readme
+    assert "1 legacy entries" in readme
+    assert "(leaderboard/README.md#legacy-results-report-version-1)" in readme
     assert main(["leaderboard", "--check", "--root", str(root)]) == 0
 
 
