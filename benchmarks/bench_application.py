@@ -11,7 +11,7 @@ Model: ``$LTOEFG_APP_MODEL`` (a ``TensorSoapModel`` .npz, e.g. from
 default hyperparameters (cutoff 5 Å, σ 0.4 Å, n_max 5, l_max 4, ζ 2, 1000 active
 environments) is fitted here on 1,500 Li sites of pcm-v1 (prediction cost
 depends on the number of active environments and the feature sizes, not on
-the training-set size). Structures: :func:`ltoefg.data.large_models.generate_lto_models`
+the training-set size). Structures: :func:`ltoefg.application.large_models.generate_lto_models`
 with a short schedule (the Li/Ti arrangement does not change the cost).
 
 Run::
@@ -29,9 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from baselines.application import fit_tensor_model, load_tensor_model, predict_structures  # noqa: E402
+from baselines.application import fit_tensor_model, load_tensor_model  # noqa: E402
 from baselines.models import Hypers  # noqa: E402
-from ltoefg.data import large_models as lm  # noqa: E402
+from ltoefg.application import large_models as lm  # noqa: E402
+from ltoefg.application.predict import predict_structures  # noqa: E402
 
 #: The paper's figure (Harper et al. 2025, §3): 11,808 Li sites, 20 structures, < 24 h, 1 CPU.
 PAPER_SITES = 11_808

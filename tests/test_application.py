@@ -1,4 +1,5 @@
-"""Prediction workflow for large LTO models (baselines.application, baselines.cli)."""
+"""Prediction workflow for large LTO models (ltoefg.application.predict with the λ-SOAP
+model of baselines.application, and the baselines.cli commands)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,11 @@ pytest.importorskip("featomic")
 
 import ltoefg  # noqa: E402
 from baselines import cli  # noqa: E402
-from baselines.application import (  # noqa: E402
-    CSV_COLUMNS,
-    lab_rotation,
-    load_tensor_model,
-    predict_structures,
-)
+from baselines.application import load_tensor_model  # noqa: E402
 from baselines.cli import CommandError  # noqa: E402
 from baselines.models import Hypers, ScalarSoapModel, TensorSoapModel  # noqa: E402
 from ltoefg import nmr  # noqa: E402
+from ltoefg.application.predict import CSV_COLUMNS, lab_rotation, predict_structures  # noqa: E402
 from ltoefg.tensors import random_rotations, rotate  # noqa: E402
 
 TINY = Hypers(cutoff=4.0, sigma=0.5, n_max=3, l_max=2, zeta=2.0, n_active=40)

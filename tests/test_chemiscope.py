@@ -22,11 +22,11 @@ pytest.importorskip("featomic")
 from scipy.spatial.transform import Rotation  # noqa: E402
 
 from baselines import application, cli  # noqa: E402
-from baselines.application import (  # noqa: E402
+from ltoefg.application.chemiscope_view import (  # noqa: E402
     CHEMISCOPE_MEDIAN_SEMIAXIS,
-    predict_structures,
     write_chemiscope,
 )
+from ltoefg.application.predict import predict_structures  # noqa: E402
 from ltoefg.tensors import symmetric_traceless  # noqa: E402
 
 

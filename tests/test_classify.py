@@ -1,11 +1,11 @@
-"""ωQ histogram peak classification (ltoefg.classify)."""
+"""ωQ histogram peak classification (ltoefg.application.classify)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ltoefg.classify import UNCLASSIFIED, classify_omega_q, plot_classification
+from ltoefg.application.classify import UNCLASSIFIED, classify_omega_q, plot_classification
 
 CENTRES = (-60.0, -10.0, 20.0, 55.0, 110.0)
 SIZES = (800, 1500, 600, 1000, 400)

@@ -1,4 +1,4 @@
-"""``import ltoefg`` (and its CLI) needs no featomic, matplotlib or network."""
+"""``import ltoefg`` (and its CLI) needs no featomic, matplotlib, dask or network."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ BLOCKER = """
 import builtins, socket, sys
 real_import = builtins.__import__
 def guarded(name, *args, **kwargs):
-    if name.split(".")[0] in {"featomic", "metatensor", "matplotlib"}:
+    if name.split(".")[0] in {"featomic", "metatensor", "matplotlib", "dask", "distributed"}:
         raise ImportError(f"blocked heavy import: {name}")
     return real_import(name, *args, **kwargs)
 builtins.__import__ = guarded
@@ -27,10 +27,11 @@ def run(code: str) -> subprocess.CompletedProcess[str]:
 
 def test_import_without_heavy_dependencies_or_network() -> None:
     res = run(
-        "import ltoefg, ltoefg.cli, ltoefg.evaluate, ltoefg.leaderboard, ltoefg.classify\n"
-        "import ltoefg.data.large_models\n"
+        "import ltoefg, ltoefg.cli, ltoefg.evaluate, ltoefg.leaderboard\n"
+        "import ltoefg.application.classify, ltoefg.application.large_models\n"
+        "import ltoefg.application.predict, ltoefg.application.banner\n"
         "ds = ltoefg.load('pcm-v1')\n"
-        "heavy = [m for m in sys.modules if m.startswith(('featomic', 'matplotlib'))]\n"
+        "heavy = [m for m in sys.modules if m.startswith(('featomic', 'matplotlib', 'dask'))]\n"
         "print(ds.n_sites, sorted(heavy))"
     )
     assert res.returncode == 0, res.stderr

@@ -1,11 +1,11 @@
-"""Monte-Carlo generator of the 1512-atom LTO models (ltoefg.data.large_models)."""
+"""Monte-Carlo generator of the 1512-atom LTO models (ltoefg.application.large_models)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ltoefg.data import large_models as lm
+from ltoefg.application import large_models as lm
 from ltoefg.data import pointcharge as pc
 from ltoefg.data.structures import cubic_supercell, parent_cell
 
