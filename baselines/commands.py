@@ -14,6 +14,8 @@ from ltoefg import constants as C
 from .cli import CommandError, command
 
 REPO = Path(__file__).resolve().parents[1]
+#: Entry fields besides the report that ``quick --check`` compares (when committed).
+CHECKED_FIELDS: tuple[str, ...] = (C.LB_N_PARAMETERS, C.LB_N_RUNS, C.LB_RUNS)
 #: Relative tolerance for "the committed quick entries are reproduced".
 REPRODUCE_RTOL = 1e-6
 REPRODUCE_ATOL = 1e-9
@@ -42,13 +44,13 @@ def _models(choice: str) -> list[str]:
 
 
 def _summary(report: dict[str, Any]) -> str:
+    """Per-nucleus MAEs of one report; fractions as percentages."""
     keys = (
         (C.R_MAE_CQ_TILDE, "C̃Q"),
         (C.R_MAE_ETA_TILDE, "η̃"),
         (C.R_MAE_THETA_DEG, "θ°"),
         (C.R_MAE_PHI_DEG, "φ°"),
         (C.R_MAE_OMEGA_Q_KHZ, "ωQ kHz"),
-        (C.R_FRAC_OMEGA_Q_WITHIN, "≤10kHz"),
     )
     from ltoefg.report_text import label_phrase
 
@@ -58,7 +60,52 @@ def _summary(report: dict[str, Any]) -> str:
     ]
     for nucleus, rep in report[C.RT_NUCLEI].items():
         cells = "  ".join(f"{label} {rep[k]:.3g}" for k, label in keys)
-        lines.append(f"    {nucleus:<3} {cells}")
+        within = 100 * rep[C.R_FRAC_OMEGA_Q_WITHIN]
+        score = "—" if rep[C.R_SCORE] is None else f"{rep[C.R_SCORE]:.3g}"
+        lines.append(f"    {nucleus:<3} {cells}  |ΔωQ| ≤ 10 kHz {within:.1f} %  score {score}")
+    return "\n".join(lines)
+
+
+def _size(nbytes: int) -> str:
+    """Bytes as B, kB, MB or GB (powers of 1000)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes} B"
+
+
+def _files_written(paths: list[Path]) -> str:
+    """The files a run wrote, with their sizes."""
+    lines = ["files written:"]
+    for path in dict.fromkeys(paths):  # unique, in order
+        size = _size(path.stat().st_size) if path.is_file() else "missing"
+        lines.append(f"  {size:>9}  {path}")
+    return "\n".join(lines)
+
+
+def _overall_scores(entries: list[dict[str, Any]]) -> str:
+    """Overall score (mean over nuclei) and its CV spread per model, best first."""
+    from ltoefg import leaderboard_fields as LF
+
+    def overall(e: dict[str, Any]) -> float | None:
+        scores = [r[C.R_SCORE] for r in e[C.LB_REPORT][C.RT_NUCLEI].values()]
+        return None if any(v is None for v in scores) else sum(scores) / len(scores)
+
+    lines = ["overall score (mean of the per-nucleus scores; lower is better):"]
+    width = max(len(e[C.LB_MODEL]) for e in entries)
+    for e in sorted(entries, key=lambda e: (overall(e) is None, overall(e) or 0.0)):
+        score = overall(e)
+        if score is None:
+            no_score = "—      (observables only: no ξ, no score)"
+            lines.append(f"  {e[C.LB_MODEL]:<{width}}  {no_score}")
+            continue
+        spread = LF.overall_runs(e[C.LB_RUNS]) if C.LB_RUNS in e else None
+        cv = (
+            ""
+            if spread is None
+            else (f"  (CV {spread[0]:.3g} ± {spread[1]:.2g} over {e[C.LB_N_RUNS]} folds)")
+        )
+        lines.append(f"  {e[C.LB_MODEL]:<{width}}  {score:<7.3g}{cv}")
     return "\n".join(lines)
 
 
@@ -106,9 +153,12 @@ def _run_quick(args: argparse.Namespace) -> int:
 
     opts = P.RunOptions(nuclei=args.nuclei, n_train=P.QUICK_N_TRAIN, tag="quick")
     drift: list[str] = []
+    written: list[Path] = []
+    entries: list[dict[str, Any]] = []
     for model in _models(args.model):
         write = not (args.check or args.no_entries)
-        report, entry = P.run(model, opts, args.out, root=REPO if write else None)
+        report, entry = P.run(model, opts, args.out, root=REPO if write else None, written=written)
+        entries.append(entry)
         print(_summary(report))
         if args.check:
             name = leaderboard.entry_filename(
@@ -119,8 +169,14 @@ def _run_quick(args: argparse.Namespace) -> int:
                 raise CommandError(
                     f"{path}: no committed quick entry to check against; run without --check."
                 )
-            old = json.loads(path.read_text())[C.LB_REPORT]
-            drift += [f"{name}: {d}" for d in compare_reports(report, old)]
+            old = json.loads(path.read_text())
+            drift += [f"{name}: {d}" for d in compare_reports(report, old[C.LB_REPORT])]
+            for key in CHECKED_FIELDS:  # the CV spread and parameter counts, where committed
+                if key in old:
+                    found = compare_reports(entry.get(key), old[key], where=key)
+                    drift += [f"{name}: {d}" for d in found]
+    print(_files_written(written))
+    print(_overall_scores(entries))
     if args.check:
         if drift:
             print("quick results differ from the committed entries:")
@@ -191,13 +247,24 @@ def _run_train(args: argparse.Namespace) -> int:
         tag=args.tag,
         fixed=fixed,
     )
+    written: list[Path] = []
+    entries: list[dict[str, Any]] = []
     for model in _models(args.model):
         if fixed is not None and args.model in ("both", "all"):
             raise CommandError(
                 "--hypers-from reuses one entry: pass --model tensor or --model scalar."
             )
-        report, _ = P.run(model, opts, args.out / model, root=None if args.no_entries else REPO)
+        report, entry = P.run(
+            model,
+            opts,
+            args.out / model,
+            root=None if args.no_entries else REPO,
+            written=written,
+        )
+        entries.append(entry)
         print(_summary(report))
+    print(_files_written(written))
+    print(_overall_scores(entries))
     return 0
 
 
@@ -248,6 +315,8 @@ def _run_curve(args: argparse.Namespace) -> int:
     )
     label_method = ltoefg.load(args.dataset).label_method
     csv, png = L.write(table, args.out, args.nucleus, args.split, args.dataset, label_method)
-    print(table.to_string(index=False))
+    shown = table.copy()
+    shown[C.R_FRAC_OMEGA_Q_WITHIN] = [f"{100 * v:.1f} %" for v in shown[C.R_FRAC_OMEGA_Q_WITHIN]]
+    print(shown.rename(columns={C.R_FRAC_OMEGA_Q_WITHIN: "within_10khz"}).to_string(index=False))
     print(f"wrote {csv}" + (f" and {png}" if png else ""))
     return 0

@@ -18,7 +18,9 @@ Two models per nucleus, as the paper frames them:
 Every run writes a ``predictions.h5`` in the submission format, scores it with
 :func:`ltoefg.evaluate` (exactly what third parties get) and writes a
 leaderboard entry with the hyperparameters, the CV table, n_train and wall
-times.
+times, the code path and a description, the fitted-parameter count per
+nucleus, and the spread over the 5 frozen CV folds at the final
+hyperparameters (:mod:`baselines.cv_spread`).
 
 Hyperparameters (``--hpo``): a Box-Behnken design over cutoff, Gaussian width
 and regularisation (ζ = 2 fixed), each point scored by 5-fold CV on the frozen
@@ -45,8 +47,10 @@ from numpy.typing import NDArray
 import ltoefg
 from ltoefg import constants as C
 from ltoefg import leaderboard, metrics, nmr
+from ltoefg import leaderboard_fields as LF
 from ltoefg import submission as S
 
+from . import cv_spread as CVS
 from .doe import Factor, SearchResult, box_behnken_search
 from .features import Descriptors, compute_descriptors
 from .models import Hypers, ScalarSoapModel, TensorSoapModel
@@ -63,6 +67,24 @@ class ModelSpec:
     kind: str
     name: str
 
+
+#: Where each baseline's code is (a path in this repository; there is no public URL).
+CODE_PATHS: dict[str, str] = {
+    "tensor": "baselines/models.py",
+    "scalar": "baselines/models.py",
+    "ridge": "baselines/pair_ridge.py",
+}
+#: One sentence per baseline for the leaderboard.
+DESCRIPTIONS: dict[str, str] = {
+    "tensor": "Sparse λ-SOAP SA-GPR (featomic λ = 2 power spectra, kernel k₂·k₀^(ζ−1), "
+    "farthest-point-sampled active environments), one model of the traceless EFG per "
+    "nucleus, as in Harper, Köcher, Reuter & Scheurer, J. Mater. Chem. A 2025, §2.5.",
+    "scalar": "Sparse scalar SOAP GPR, one model per nucleus and target (C̃Q, η̃, θ, φ, and "
+    "ωQ directly), as in Harper, Köcher, Reuter & Scheurer, J. Mater. Chem. A 2025, §2.4.",
+    "ridge": "Ridge regression on 36 exactly equivariant pair features per nucleus (12 radial "
+    "bins × 3 neighbour species, 7 Å): the point-charge labeller's own form, a sanity row "
+    "on pcm data.",
+}
 
 #: The baselines by command-line key.
 MODELS: dict[str, ModelSpec] = {
@@ -202,14 +224,7 @@ def cv_setup(
     """The frozen folds restricted to a seeded subset of ``n_train`` training ids."""
     sp = ds.split(split, nucleus)
     ids = subsample(sp.train, n_train, salt)
-    data = nucleus_data(ds, ids, nucleus)
-    pos = {int(i): k for k, i in enumerate(ids)}
-    folds = []
-    for tr, va in sp.folds:
-        tr_rows = np.array([pos[int(i)] for i in tr if int(i) in pos], dtype=np.int64)
-        va_rows = np.array([pos[int(i)] for i in va if int(i) in pos], dtype=np.int64)
-        folds.append((tr_rows, va_rows))
-    return CVSetup(data, folds)
+    return CVSetup(nucleus_data(ds, ids, nucleus), CVS.restrict_folds(sp.folds, ids))
 
 
 def cross_validate(
@@ -295,13 +310,39 @@ class NucleusResult:
 
 def fit_predict_tensor(
     frames: Sequence[Any], train: NucleusData, test: NucleusData, hypers: Hypers
-) -> tuple[NDArray[np.float64], float, float, TensorSoapModel]:
-    """Fit λ-SOAP on ``train``, predict ``test``: (efg, train s, predict s, model)."""
+) -> tuple[NDArray[np.float64], float, float, TensorSoapModel, Descriptors]:
+    """Fit λ-SOAP on ``train``, predict ``test``.
+
+    Returns
+    -------
+    (efg, train s, predict s, model, descriptors of the training sites)
+    """
     t0 = time.perf_counter()
-    model = TensorSoapModel(hypers).fit(frames, train.centres, train.efg)
+    model = TensorSoapModel(hypers)
+    desc = model.descriptors(frames, train.centres)
+    model.fit_descriptors(desc, train.efg)
     t1 = time.perf_counter()
     pred = model.predict(frames, test.centres)
-    return pred, t1 - t0, time.perf_counter() - t1, model
+    return pred, t1 - t0, time.perf_counter() - t1, model, desc
+
+
+@dataclass
+class ScalarFit:
+    """What a scalar fit leaves for the CV spread and the entry.
+
+    Attributes
+    ----------
+    groups : dict
+        Hypers -> the targets fitted with them (one sparse GPR each).
+    descriptors : dict
+        Hypers -> λ = 0 descriptors of the training sites.
+    n_parameters : int
+        Fitted weights of all the GPRs (active environments × targets).
+    """
+
+    groups: dict[Hypers, list[str]]
+    descriptors: dict[Hypers, Descriptors]
+    n_parameters: int
 
 
 def fit_predict_scalar(
@@ -309,12 +350,13 @@ def fit_predict_scalar(
     train: NucleusData,
     test: NucleusData,
     hypers_per_target: Mapping[str, Hypers],
-) -> tuple[dict[str, NDArray[np.float64]], float, float]:
+) -> tuple[dict[str, NDArray[np.float64]], float, float, ScalarFit]:
     """Fit one scalar model per distinct hyperparameter set; predict every target for ``test``."""
     groups: dict[Hypers, list[str]] = {}
     for target, h in hypers_per_target.items():
         groups.setdefault(h, []).append(target)
     pred: dict[str, NDArray[np.float64]] = {}
+    fit = ScalarFit(groups, {}, 0)
     train_s = predict_s = 0.0
     for h, targets in groups.items():
         t0 = time.perf_counter()
@@ -325,7 +367,9 @@ def fit_predict_scalar(
         pred.update(model.predict_descriptors(desc_te))
         predict_s += time.perf_counter() - t1
         train_s += t1 - t0
-    return _clip_angles(pred), train_s, predict_s
+        fit.descriptors[h] = desc_tr
+        fit.n_parameters += CVS.weights_count(model)
+    return _clip_angles(pred), train_s, predict_s, fit
 
 
 def machine_description() -> str:
@@ -412,6 +456,7 @@ def run(
     out_dir: Path,
     root: Path | None = None,
     log: Callable[[str], None] = print,
+    written: list[Path] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Train, predict, evaluate one baseline on every nucleus; write predictions and an entry.
 
@@ -425,6 +470,10 @@ def run(
         Where ``predictions-<kind>.h5``, the JSON report, the CV tables and models go.
     root : pathlib.Path, optional
         Checkout root whose ``leaderboard/entries`` receives the entry (None: don't write one).
+    log : callable
+        Progress messages.
+    written : list, optional
+        Every file this run writes is appended (predictions, report, models, entry).
 
     Returns
     -------
@@ -442,21 +491,29 @@ def run(
         C.ATTR_MODEL: name,
         C.ATTR_KIND: kind,
     }
+    written = [] if written is None else written
     hyper_record: dict[str, Any] = {}
     n_train: dict[str, int] = {}
+    n_parameters: dict[str, int] = {}
+    fold_runs: dict[str, list[dict[str, float | None]]] = {}
+    cv_sites: dict[str, int] = {}
+    active_cv: int | None = None
     train_s = predict_s = 0.0
     for k, nucleus in enumerate(opts.nuclei):
         sp = ds.split(opts.split, nucleus)
         train = nucleus_data(ds, subsample(sp.train, opts.n_train, salt=10 + k), nucleus)
         test = nucleus_data(ds, sp.test, nucleus)
+        mu, sigma = ds.stats(nucleus)
         record: dict[str, Any] = {}
         if model == "ridge":
-            pred, t_fit, t_pred, record = fit_predict_ridge(
+            pred, t_fit, t_pred, record, fold_runs[nucleus] = fit_predict_ridge(
                 ds, opts.split, nucleus, train, test, frames
             )
             submission[nucleus] = {C.PRED_SITE_ID: test.ids, C.PRED_EFG: pred}
             hyper_record[nucleus] = record
             n_train[nucleus] = int(train.ids.size)
+            n_parameters[nucleus] = int(record["n_parameters"])
+            cv_sites[nucleus] = int(train.ids.size)
             train_s += t_fit
             predict_s += t_pred
             continue
@@ -474,9 +531,13 @@ def run(
         else:
             best = {}
         log(f"{name}: fitting {nucleus} on {train.ids.size} sites, predicting {test.ids.size}")
+        rows, n_active_cv = _cv_sites(ds, opts, nucleus, train)
+        active_cv = n_active_cv if n_active_cv is not None else active_cv
+        folds = CVS.restrict_folds(sp.folds, train.ids[rows])
+        cv_sites[nucleus] = int(rows.size)
         if kind == C.KIND_TENSOR:
             h = dataclasses.replace(opts.hypers, **best.get("score", {}))
-            pred, t_fit, t_pred, fitted = fit_predict_tensor(frames, train, test, h)
+            pred, t_fit, t_pred, fitted, desc = fit_predict_tensor(frames, train, test, h)
             fitted.training_data = {
                 "dataset": ds.name,
                 "label_method": ds.label_method,
@@ -484,25 +545,49 @@ def run(
                 "nucleus": nucleus,
                 "n_train": int(train.ids.size),
             }
-            fitted.save(out_dir / f"model-tensor-{nucleus}.npz")
+            written.append(out_dir / f"model-tensor-{nucleus}.npz")
+            fitted.save(written[-1])
             values: dict[str, Any] = {C.PRED_EFG: pred}
             record["hypers"] = h.to_dict()
+            n_parameters[nucleus] = CVS.weights_count(fitted)
+            t0 = time.perf_counter()
+            h_cv = h if n_active_cv is None else dataclasses.replace(h, n_active=n_active_cv)
+            fold_runs[nucleus] = CVS.tensor_folds(
+                desc.subset(rows), train.efg[rows], folds, h_cv, nucleus, mu, sigma
+            )
         else:
             per_target = {
                 t: dataclasses.replace(opts.hypers, **best.get(t, {})) for t in SCALAR_TARGETS
             }
-            values, t_fit, t_pred = fit_predict_scalar(frames, train, test, per_target)
+            values, t_fit, t_pred, fit = fit_predict_scalar(frames, train, test, per_target)
             record["hypers"] = {t: h.to_dict() for t, h in per_target.items()}
+            n_parameters[nucleus] = fit.n_parameters
+            t0 = time.perf_counter()
+            cv_hypers = {
+                h: h if n_active_cv is None else dataclasses.replace(h, n_active=n_active_cv)
+                for h in fit.groups
+            }
+            fold_runs[nucleus] = CVS.scalar_folds(
+                {cv_hypers[h]: d.subset(rows) for h, d in fit.descriptors.items()},
+                {cv_hypers[h]: targets for h, targets in fit.groups.items()},
+                {t: v[rows] for t, v in train.targets.items()},
+                folds,
+            )
+        record["cv_folds_wall_time_s"] = round(time.perf_counter() - t0, 1)
+        log(
+            f"{name}: {C.N_FOLDS}-fold CV spread of {nucleus} on {rows.size} sites "
+            f"({_fold_text(fold_runs[nucleus])})"
+        )
         submission[nucleus] = {C.PRED_SITE_ID: test.ids, **values}
         hyper_record[nucleus] = record
         n_train[nucleus] = int(train.ids.size)
         train_s += t_fit
         predict_s += t_pred
     pred_path = S.write(out_dir / f"predictions-{model}.h5", submission)
+    written.append(pred_path)
     report = ltoefg.evaluate(pred_path, dataset=ds)
-    (out_dir / f"report-{model}.json").write_text(
-        json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    )
+    written.append(out_dir / f"report-{model}.json")
+    written[-1].write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     notes = f"{ds.name} labels are {ds.label_method}, not DFT. " + (
         "Ridge strength by 5-fold CV on the frozen folds; 36 fitted coefficients per nucleus."
         if model == "ridge"
@@ -521,6 +606,9 @@ def run(
             )
             + "; the report's ωQ is the direct scalar model (Fig. 4a)."
         )
+    n_runs, runs = LF.make_runs(
+        fold_runs, over=C.RUNS_OVER_FOLDS, protocol=_protocol(model, opts, cv_sites, active_cv)
+    )
     entry = leaderboard.make_entry(
         report,
         code_version=code_version(),
@@ -530,11 +618,65 @@ def run(
         predict_wall_time_s=round(predict_s, 1),
         machine=machine_description(),
         notes=notes,
+        code_url=CODE_PATHS[model],
+        description=DESCRIPTIONS[model],
+        n_parameters=n_parameters,
+        runs=runs,
+        n_runs=n_runs,
     )
     if root is not None:
         path = leaderboard.write_entry(root, entry)
+        written.append(path)
         log(f"wrote {path}")
     return report, entry
+
+
+def _cv_sites(
+    ds: ltoefg.Dataset, opts: RunOptions, nucleus: str, train: NucleusData
+) -> tuple[NDArray[np.int64], int | None]:
+    """Rows of ``train`` for the CV spread and the active environments to use (None: as fitted).
+
+    See :mod:`baselines.cv_spread`: all training sites of a run on at most
+    ``n_cv`` sites; on a larger run the search's CV subset with its
+    ``n_active_cv`` active environments.
+    """
+    salt = C.NUCLEI.index(nucleus)
+    if opts.n_cv is None or train.ids.size <= opts.n_cv:
+        return np.arange(train.ids.size, dtype=np.int64), None
+    tuning = subsample(ds.split(opts.split, nucleus).train, opts.n_cv, salt)
+    rows = CVS.cv_rows(train.ids, tuning, opts.n_cv, subsample, salt)
+    return rows, opts.n_active_cv
+
+
+def _fold_text(runs: Sequence[Mapping[str, float | None]]) -> str:
+    """E.g. "score 0.101 ± 0.004, MAE C̃Q 0.17 ± 0.01" for a progress line."""
+    stats = LF.spread(runs)
+    parts = []
+    for key, label in ((C.R_SCORE, "score"), (C.R_MAE_CQ_TILDE, "MAE C̃Q")):
+        m, sd = stats[C.RUNS_MEAN][key], stats[C.RUNS_STD][key]
+        if m is not None:
+            parts.append(f"{label} {m:.3g} ± {sd:.2g}")
+    return ", ".join(parts)
+
+
+def _protocol(
+    model: str, opts: RunOptions, cv_sites: Mapping[str, int], n_active_cv: int | None
+) -> str:
+    """One sentence: how the CV spread of an entry was made."""
+    sites = ", ".join(f"{n} {v}" for n, v in cv_sites.items())
+    if model == "ridge":
+        how = "at the α chosen by that CV, on all training sites"
+    elif n_active_cv is None:
+        how = "at the final hyperparameters, on all training sites of the run"
+    else:
+        how = (
+            "at the final hyperparameters with the search's "
+            f"{n_active_cv} active environments, on the search's seeded CV subset"
+        )
+    return (
+        f"{C.N_FOLDS}-fold CV on the frozen folds of the {opts.split} split, {how} "
+        f"({sites}); per fold: score and MAE C̃Q, η̃, ωQ of the validation sites."
+    )
 
 
 def fit_predict_ridge(
@@ -544,29 +686,32 @@ def fit_predict_ridge(
     train: NucleusData,
     test: NucleusData,
     frames: Sequence[Any],
-) -> tuple[NDArray[np.float64], float, float, dict[str, Any]]:
+) -> tuple[NDArray[np.float64], float, float, dict[str, Any], list[dict[str, float | None]]]:
     """Pair-feature ridge: α by 5-fold CV on the frozen folds, fit on ``train``, predict ``test``.
 
     Returns
     -------
-    (efg, train s, predict s, record) : the record holds α, the CV table and the
-    fixed feature settings.
+    (efg, train s, predict s, record, folds) : the record holds α, the CV table and
+    the fixed feature settings; ``folds`` the per-fold metrics at the chosen α
+    (:data:`baselines.cv_spread.RUN_KEYS`).
     """
     from . import pair_ridge as R
 
     mu, sigma = ds.stats(nucleus)
     t0 = time.perf_counter()
     features = R.pair_features(frames, train.centres)
-    pos = {int(i): k for k, i in enumerate(train.ids)}
+    folds = CVS.restrict_folds(ds.split(split, nucleus).folds, train.ids)
     table = []
+    per_fold: dict[float, list[dict[str, float | None]]] = {}
     for alpha in R.ALPHAS:
-        scores = []
-        for tr, va in ds.split(split, nucleus).folds:
-            tr_rows = np.array([pos[int(i)] for i in tr if int(i) in pos], dtype=np.int64)
-            va_rows = np.array([pos[int(i)] for i in va if int(i) in pos], dtype=np.int64)
+        per_fold[alpha] = []
+        for tr_rows, va_rows in folds:
             m = R.PairRidgeModel(alpha=alpha).fit_features(features[tr_rows], train.efg[tr_rows])
             pred = m.predict_features(features[va_rows])
-            scores.append(tensor_objective(train.efg[va_rows], pred, nucleus, mu, sigma))
+            per_fold[alpha].append(
+                CVS.tensor_fold_metrics(train.efg[va_rows], pred, nucleus, mu, sigma)
+            )
+        scores = [f[C.R_SCORE] for f in per_fold[alpha]]
         table.append(
             {"alpha": alpha, "score": float(np.mean(scores)), "std": float(np.std(scores))}
         )
@@ -587,7 +732,7 @@ def fit_predict_ridge(
         "coefficients": [float(c) for c in model.coef],
         "cv_table": table,
     }
-    return pred, t1 - t0, time.perf_counter() - t1, record
+    return pred, t1 - t0, time.perf_counter() - t1, record, per_fold[best["alpha"]]
 
 
 def _best_from_record(kind: str, record: Mapping[str, Any]) -> dict[str, dict[str, float]]:
