@@ -33,14 +33,15 @@ DATASET = "pcm-v2"
 #: reference run of /work/shared/dft is this structure) and structure 1036
 #: (ordering 3, large rattle).
 STRUCTURES: tuple[int, ...] = (0, 1036)
-#: (ecut Ha, k-mesh, neighbour whose density starts it), in run order.
+#: (ecut Ha, k-mesh, neighbour whose density starts it), in run order: the k-mesh
+#: series at 15 Ha first (it decides the mesh), then ecut, the densest setting last.
 SETTINGS: tuple[tuple[float, tuple[int, int, int], str | None], ...] = (
     (15.0, (2, 2, 1), None),
     (15.0, (3, 3, 1), "conv-e15-k221"),
+    (15.0, (4, 4, 2), "conv-e15-k331"),
     (12.0, (3, 3, 1), "conv-e15-k331"),
     (20.0, (3, 3, 1), "conv-e15-k331"),
-    (15.0, (4, 4, 2), "conv-e15-k331"),
-    (20.0, (4, 4, 2), "conv-e20-k331"),
+    (20.0, (4, 4, 2), "conv-e15-k442"),
 )
 REFERENCE = "conv-e20-k442"
 
