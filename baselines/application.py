@@ -19,6 +19,7 @@ error with exit status 2.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from os import PathLike
@@ -36,7 +37,10 @@ from ltoefg.application.classify import (
     DEFAULT_MIN_COUNT,
     DEFAULT_N_REGIONS,
 )
+from ltoefg.application.dynamics import DEFAULT_TP_US, parse_time_s
+from ltoefg.application.pointcharge_model import POINT_CHARGE_MODEL, PointChargeModel
 from ltoefg.application.predict import (
+    TensorModel,
     predict_structures,
     read_structures,
     write_outputs,
@@ -93,12 +97,15 @@ def load_tensor_model(path: str | PathLike, nucleus: str = "Li") -> TensorSoapMo
 # --- sub-commands -------------------------------------------------------------
 
 
-def _predict_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("structures", help="any ase-readable structure file (all frames are used)")
-    p.add_argument("--model", required=True, help="TensorSoapModel .npz file (model.save)")
-    p.add_argument("--out", required=True, help="output directory")
+def _model_and_field_arguments(p: argparse.ArgumentParser) -> None:
+    """``--model``, ``--nucleus`` and ``--b0``: shared by predict and trajectory."""
+    p.add_argument(
+        "--model",
+        required=True,
+        help=f"TensorSoapModel .npz file (model.save), or {POINT_CHARGE_MODEL!r} for the "
+        "pcm-v2 point-charge labeller (no featomic; not DFT)",
+    )
     p.add_argument("--nucleus", default="Li", choices=["Li", "Ti", "O"])
-    p.add_argument("--index", default=":", help="ase frame selection, e.g. ':' or '::10'")
     p.add_argument(
         "--b0",
         nargs=3,
@@ -107,6 +114,22 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
         metavar=("X", "Y", "Z"),
         help="direction of B0 in the Cartesian frame (default: z)",
     )
+
+
+def _model(name: str, nucleus: str) -> tuple[TensorModel, str, dict[str, Any]]:
+    """(model, identity for resuming, provenance) of ``--model``."""
+    if name == POINT_CHARGE_MODEL:
+        return PointChargeModel(), POINT_CHARGE_MODEL, {"model": POINT_CHARGE_MODEL}
+    model = load_tensor_model(name, nucleus)
+    digest = hashlib.sha256(Path(name).read_bytes()).hexdigest() if Path(name).is_file() else name
+    return model, f"sha256:{digest}", {"model": str(name), "model_sha256": digest}
+
+
+def _predict_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("structures", help="any ase-readable structure file (all frames are used)")
+    _model_and_field_arguments(p)
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--index", default=":", help="ase frame selection, e.g. ':' or '::10'")
     p.add_argument(
         "--bin-width", type=float, default=DEFAULT_BIN_WIDTH_KHZ, help="histogram bin width, kHz"
     )
@@ -137,7 +160,7 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
 def _run_predict(args: argparse.Namespace) -> int:
     if args.chemiscope:
         chemiscope_target(args.chemiscope)
-    model = load_tensor_model(args.model, args.nucleus)
+    model, _, _ = _model(args.model, args.nucleus)
     frames = read_structures(args.structures, args.index)
     pred = predict_structures(
         frames,
@@ -347,4 +370,159 @@ def _run_fit(args: argparse.Namespace) -> int:
         f"{100 * rep['frac_omega_q_within_10khz']:.1f} % within 10 kHz, score {rep['score']:.4f}"
     )
     print(f"wrote {out} and {side}")
+    return 0
+
+
+def _trajectory_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "trajectory",
+        help="any ase-readable trajectory (extxyz, ase .traj, ...), read lazily; the atoms "
+        "of the nucleus must keep their indices in every frame",
+    )
+    _model_and_field_arguments(p)
+    p.add_argument(
+        "--out", required=True, help="HDF5 file (.h5); a killed run resumes into it when rerun"
+    )
+    p.add_argument("--chunk", type=int, default=10, help="frames per task (default 10)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="address of a running Dask scheduler (tcp://host:8786); default: a LocalCluster",
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="LocalCluster worker processes (default: CPUs)"
+    )
+    p.add_argument("--serial", action="store_true", help="predict in this process, without Dask")
+    p.add_argument(
+        "--dt", default=None, help="time between frames, e.g. '1 ps' (recorded for dynamics)"
+    )
+    p.add_argument("--format", default=None, help="ase format name (default: from the file)")
+
+
+@command(
+    "trajectory",
+    help="EFG tensors and ωQ of every site in every frame of a trajectory (Dask, resumable)",
+    arguments=_trajectory_arguments,
+)
+def _run_trajectory(args: argparse.Namespace) -> int:
+    from ltoefg.application.trajectory import predict_trajectory
+    from ltoefg.application.trajectory_file import check_output
+
+    check_output(args.out)
+    if args.chunk < 1 or (args.workers is not None and args.workers < 1):
+        raise CommandError("--chunk and --workers must be at least 1")
+    if args.serial and args.scheduler:
+        raise CommandError("--serial and --scheduler exclude each other")
+    dt = parse_time_s(args.dt) if args.dt else None
+    model, model_id, provenance = _model(args.model, args.nucleus)
+    run = predict_trajectory(
+        args.trajectory,
+        model,
+        args.out,
+        nucleus=args.nucleus,
+        b0_direction=args.b0,
+        chunk=args.chunk,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        serial=args.serial,
+        model_id=model_id,
+        provenance=provenance,
+        frame_interval_s=dt,
+        fmt=args.format,
+    )
+    where = "in this process" if args.serial else f"on {args.scheduler or 'a LocalCluster'}"
+    print(
+        f"{run.n_frames} frames × {run.n_sites} {args.nucleus} sites: {run.chunks_computed} of "
+        f"{run.n_chunks} chunks computed {where} ({run.chunks_done_before} already done) in "
+        f"{run.seconds:.1f} s, {run.frames_per_second:.3g} frames/s"
+    )
+    print(f"wrote {run.out}")
+    return 0
+
+
+def _dynamics_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "files", nargs="+", help="files of the trajectory command (.h5); several are replicas"
+    )
+    p.add_argument("--out", default=None, help="folder for the tables (CSV, JSON)")
+    p.add_argument("--plots", default=None, help="folder for the figures (PNG)")
+    p.add_argument(
+        "--tp-us",
+        nargs="+",
+        type=float,
+        default=list(DEFAULT_TP_US),
+        help="SAE evolution times t_p in µs (default: 2 5 10 20)",
+    )
+    p.add_argument(
+        "--block", type=int, default=1, help="average ωQ over blocks of this many frames first"
+    )
+    p.add_argument("--max-lag", type=int, default=None, help="largest t_m in (block) frames")
+    p.add_argument("--dt", default=None, help="time between frames, e.g. '1 ps' (overrides file)")
+
+
+@command(
+    "dynamics",
+    help="residual ωQ, ωQ autocorrelation and SAE F2(tp, tm) from trajectory predictions",
+    arguments=_dynamics_arguments,
+)
+def _run_dynamics(args: argparse.Namespace) -> int:
+    from ltoefg.application.dynamics import analyse_files
+    from ltoefg.application.dynamics_outputs import write_dynamics
+    from ltoefg.outputs import check_dir_target
+
+    if args.out is None and args.plots is None:
+        raise CommandError("give --out DIR (tables) or --plots DIR (figures), or both")
+    for folder, what in ((args.out, "tables"), (args.plots, "figures")):
+        if folder is not None:
+            check_dir_target(folder, what)
+    dt = parse_time_s(args.dt) if args.dt else None
+    report = analyse_files(args.files, args.tp_us, args.block, args.max_lag, dt)
+    paths = write_dynamics(report, args.out, args.plots)
+    av, cor = report.averages, report.correlations
+    print(
+        f"{len(report.atom_index)} {report.nucleus} sites in {len(report.files)} file(s): "
+        f"median |residual ωQ/2π| {np.median(np.abs(av.residual_omega_q_khz)):.1f} kHz "
+        f"(static {np.median(np.abs(report.static_omega_q_khz)):.1f} kHz); F2 at "
+        f"t_p = {cor.tp_us[0]:g} µs from {cor.f2[0, 0]:.3f} to {cor.f2[0, -1]:.3f}"
+    )
+    for p in paths:
+        print(f"wrote {p}")
+    return 0
+
+
+def _synthetic_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("structures", help="any ase-readable structure file (one trajectory per frame)")
+    p.add_argument("--out", required=True, help="output folder (synthetic_NNN.extxyz)")
+    p.add_argument("--frames", type=int, default=200, help="frames per trajectory")
+    p.add_argument("--sigma", type=float, default=0.05, help="rms displacement per component, Å")
+    p.add_argument("--tau", type=float, default=5.0, help="correlation time, frames")
+    p.add_argument("--seed", type=int, default=20251127)
+    p.add_argument("--index", default=":", help="ase frame selection of the structures")
+
+
+@command(
+    "synthetic-trajectory",
+    help="synthetic (not MD) trajectories: Ornstein-Uhlenbeck displacements of structures",
+    arguments=_synthetic_arguments,
+)
+def _run_synthetic(args: argparse.Namespace) -> int:
+    from ltoefg.application.synthetic import write_ou_trajectory
+    from ltoefg.outputs import check_dir_target
+
+    if args.frames < 1 or args.tau <= 0 or args.sigma < 0:
+        raise CommandError("need --frames ≥ 1, --tau > 0 and --sigma ≥ 0")
+    out = check_dir_target(args.out, "synthetic trajectories")
+    frames = read_structures(args.structures, args.index)
+    out.mkdir(exist_ok=True)
+    seeds = np.random.SeedSequence(args.seed).spawn(len(frames))
+    for i, (atoms, seed) in enumerate(zip(frames, seeds, strict=True)):
+        path = write_ou_trajectory(
+            atoms, out / f"synthetic_{i:03d}.extxyz", args.frames, args.sigma, args.tau, seed
+        )
+        print(f"wrote {path}")
+    print(
+        f"{len(frames)} synthetic trajectories × {args.frames} frames (Ornstein-Uhlenbeck, "
+        f"σ = {args.sigma} Å, τ = {args.tau} frames; not MD)"
+    )
     return 0

@@ -260,3 +260,32 @@ RUN_HEADLINE_KEYS: tuple[str, ...] = (
 )
 LB_RESULTS_START = "<!-- results:start -->"
 LB_RESULTS_END = "<!-- results:end -->"
+
+# --- trajectory predictions (ltoefg.application.trajectory_file) -------------
+#: Value of the root attribute :data:`TRAJ_ATTR_FORMAT` of a trajectory-prediction file.
+TRAJ_FORMAT = "ltoefg-trajectory-efg"
+#: Layout version of that file; a reader refuses any other.
+TRAJ_FORMAT_VERSION = 1
+#: (frames, sites, 3, 3) float64 EFG tensors in the structures' frame, V/Å².
+TRAJ_EFG = "efg"
+#: (frames, sites) float64 ωQ/2π in kHz with B0 along :data:`TRAJ_ATTR_B0`.
+TRAJ_OMEGA_Q_KHZ = "omega_q_khz"
+#: (sites,) int64 atom index of each site in every frame.
+TRAJ_ATOM_INDEX = "atom_index"
+#: (sites,) Wyckoff label of each site, where the first frame has them.
+TRAJ_WYCKOFF = "wyckoff"
+#: (chunks,) uint8 done-mask: 1 once a chunk's frames are written and flushed.
+TRAJ_CHUNK_DONE = "chunk_done"
+TRAJ_ATTR_FORMAT = "format"
+TRAJ_ATTR_VERSION = "format_version"
+TRAJ_ATTR_NUCLEUS = "nucleus"
+#: Unit vector of B0 in the structures' Cartesian frame.
+TRAJ_ATTR_B0 = "b0_direction"
+#: Frames per chunk (the last chunk may be shorter).
+TRAJ_ATTR_CHUNK = "chunk_frames"
+#: Time between frames in seconds (NaN where not given).
+TRAJ_ATTR_FRAME_INTERVAL = "frame_interval_s"
+#: JSON: what makes two runs the same (a run resumes only into a file of the same run).
+TRAJ_ATTR_RUN = "run"
+#: JSON: model file and training labels, trajectory file, code version, times.
+TRAJ_ATTR_PROVENANCE = "provenance"

@@ -27,8 +27,8 @@ them, so ``import ltoefg`` stays light):
 ``dynamics``
     Observables of the dynamics: time-averaged (residual) tensors and ωQ,
     autocorrelations and the SAE two-time correlation F₂(t_p, t_m).
-``dynamics_plots``
-    Figures of those observables (needs matplotlib).
+``dynamics_outputs``
+    Tables and figures of those observables (figures need matplotlib).
 
 Nothing here imports featomic, matplotlib or dask at import time; the λ-SOAP
 model and the ``python -m baselines`` commands live in :mod:`baselines.application`.

@@ -20,16 +20,15 @@ is imported only here, when called.
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from ase import Atoms
 
+from ltoefg.dask_cluster import dask_client, stop_signals
 from ltoefg.dft.errors import DftError, DftInputError, DftInterruptedError
 from ltoefg.dft.inputs import check_structure
 from ltoefg.dft.protocol import Protocol
@@ -88,25 +87,6 @@ def _task(
     return run_structure(
         atoms, Protocol.from_dict(protocol), workdir, RunOptions(**options), key=key
     )
-
-
-@contextlib.contextmanager
-def _on_stop_signals(callback: Callable[[], None]) -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-
-    def handler(signum: int, frame: Any) -> None:
-        callback()
-
-    for s in old:
-        signal.signal(s, handler)
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
 
 
 def label_structures(
@@ -188,69 +168,48 @@ def label_structures(
     }
     if not todo:
         return summary
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise DftError(
-            "dask.distributed is not installed; install it with `pip install 'ltoefg[dft]'`."
-        ) from None
     from tqdm import tqdm
 
     stopped = threading.Event()
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=False,
-            dashboard_address=None,
-        )
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout=30)
-        except (OSError, TimeoutError) as exc:
-            raise DftError(
-                f"cannot connect to the Dask scheduler {scheduler!r} ({exc}); check the address."
-            ) from None
+    local = scheduler is None
     futures = {}
-    try:
-        with _on_stop_signals(lambda: (stopped.set(), request_stop() if cluster else None)):
-            for sid in todo:
-                fut = client.submit(
-                    _task,
-                    structures[sid],
-                    protocol.to_dict(),
-                    str(scratch / protocol.name / Path(result_name(dataset, sid)).stem),
-                    asdict(options),
-                    {"dataset": dataset, "structure": sid},
-                    key=f"ltoefg-dft-{protocol.name}-{dataset}-{sid}",
-                    pure=False,
-                )
-                futures[fut] = sid
-            bar = tqdm(total=len(todo), desc=f"DFT {protocol.name}", disable=not progress)
-            for fut in as_completed(list(futures)):
-                sid = futures[fut]
-                if stopped.is_set():
-                    break
-                try:
-                    res = fut.result()
-                except DftInterruptedError:
-                    stopped.set()
-                    break
-                write_json_atomic(result_path(out, protocol.name, dataset, sid), res)
-                summary["ok" if res["status"] == STATUS_OK else "failed"].append(sid)
-                bar.set_postfix(ok=len(summary["ok"]), failed=len(summary["failed"]))
-                bar.update(1)
-                if on_result is not None:
-                    on_result(sid, res)
-            bar.close()
-    finally:
-        if stopped.is_set():
-            client.cancel(list(futures))
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    with dask_client(scheduler, n_workers, error=DftError) as client:
+        from dask.distributed import as_completed
+
+        try:
+            with stop_signals(lambda: (stopped.set(), request_stop() if local else None)):
+                for sid in todo:
+                    fut = client.submit(
+                        _task,
+                        structures[sid],
+                        protocol.to_dict(),
+                        str(scratch / protocol.name / Path(result_name(dataset, sid)).stem),
+                        asdict(options),
+                        {"dataset": dataset, "structure": sid},
+                        key=f"ltoefg-dft-{protocol.name}-{dataset}-{sid}",
+                        pure=False,
+                    )
+                    futures[fut] = sid
+                bar = tqdm(total=len(todo), desc=f"DFT {protocol.name}", disable=not progress)
+                for fut in as_completed(list(futures)):
+                    sid = futures[fut]
+                    if stopped.is_set():
+                        break
+                    try:
+                        res = fut.result()
+                    except DftInterruptedError:
+                        stopped.set()
+                        break
+                    write_json_atomic(result_path(out, protocol.name, dataset, sid), res)
+                    summary["ok" if res["status"] == STATUS_OK else "failed"].append(sid)
+                    bar.set_postfix(ok=len(summary["ok"]), failed=len(summary["failed"]))
+                    bar.update(1)
+                    if on_result is not None:
+                        on_result(sid, res)
+                bar.close()
+        finally:
+            if stopped.is_set():
+                client.cancel(list(futures))
     if stopped.is_set():
         raise DftInterruptedError(
             f"stopped after {len(summary['ok']) + len(summary['failed'])} new result(s); run the "

@@ -33,6 +33,7 @@ from typing import Any
 
 from ase import Atoms
 
+from ltoefg.dask_cluster import stop_signals
 from ltoefg.dft import provenance
 from ltoefg.dft.errors import AbinitOutputError, DftError, DftInterruptedError
 from ltoefg.dft.inputs import check_structure, parse_structure, write_input
@@ -169,21 +170,8 @@ def _error_message(workdir: Path, stem: str) -> str:
 @contextlib.contextmanager
 def _stop_on_signals():
     """In the main thread, turn SIGTERM/SIGINT into a stop request while ABINIT runs."""
-    if threading.current_thread() is not threading.main_thread():
+    with stop_signals(_STOP.set):
         yield
-        return
-    old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-
-    def handler(signum: int, frame: Any) -> None:
-        _STOP.set()
-
-    for s in old:
-        signal.signal(s, handler)
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
 
 
 def _run_attempt(workdir: Path, stem: str, options: RunOptions) -> tuple[int | None, bool, float]:
