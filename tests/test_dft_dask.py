@@ -79,7 +79,7 @@ def test_localcluster_runs_two_cells_and_resumes_after_kill(tmp_path):
     run1 = scratch / "test-dask" / "tiny-s000001"
     cmd = [sys.executable, str(script), str(out), str(scratch)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    # kill (SIGTERM) once structure 0 is done and structure 1 has a density checkpoint
+    # stop (SIGTERM) once structure 0 is done and structure 1 has a density checkpoint
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
         if res0.is_file() and list(run1.glob("attempt-01t_DEN*")):
@@ -102,8 +102,11 @@ def test_localcluster_runs_two_cells_and_resumes_after_kill(tmp_path):
     assert res0.stat().st_mtime_ns == mtime0
     r1 = json.loads(res1.read_text())
     assert r1["status"] == "ok" and len(r1["attempts"]) == 2
-    assert r1["attempts"][1]["restart_density"].startswith("attempt-01")
-    assert 'getden_filepath "' in (run1 / "attempt-02.abi").read_text()
+    assert r1["attempts"][1]["restart_from"].startswith("attempt-01")
+    # the stop was graceful (abinit.exit): ABINIT wrote its wavefunctions, the rerun used them
+    assert r1["attempts"][1]["restart_from"] == "attempt-01o_WFK"
+    assert 'getwfk_filepath "' in (run1 / "attempt-02.abi").read_text()
+    assert not list(run1.glob("*_WFK"))  # removed once the result is ok
     efg = np.asarray(r1["efg"])
     assert efg.shape == (6, 3, 3) and np.isfinite(efg).all()
     np.testing.assert_allclose(efg, efg.transpose(0, 2, 1), atol=1e-3)

@@ -57,6 +57,9 @@ def test_input_round_trip_keeps_site_order(pcm):
     assert np.abs(back.positions - atoms.positions).max() < 1e-10
     for needle in ("prtefg 3", "usexcnhat 0", "ngkpt 3 3 1", 'getden_filepath "/x/a_DEN"'):
         assert needle in text
+    assert re.search(r"^chkexit 1$", text, re.M) and "prtwf -1" in text
+    both = inputs.write_input(atoms, P, "/psp", "/x/a_DEN", restart_wavefunctions="/x/a_WFK")
+    assert 'getwfk_filepath "/x/a_WFK"' in both and "getden_filepath" not in both
     assert re.search(r"^ptcharge 1 4 -2$", text, re.M)  # types in protocol order Li, Ti, O
     assert 'pseudos "li.PBE.atompaw.paw, ti.hpc.paw, Pseudodojo_paw_pbe_standard/O.xml"' in text
 
@@ -263,3 +266,17 @@ def test_cli_bad_inputs_one_sentence(tmp_path):
     assert r.returncode == 2 and "'abinit' is not on PATH" in r.stderr
     r = _cli("dft", "status", "--ids", "0-3", "--out", str(tmp_path))
     assert r.returncode == 0 and "0 ok, 0 failed, 4 pending" in r.stdout
+
+
+def test_restart_prefers_whole_wavefunctions_then_the_whole_newest_density(tmp_path):
+    from ltoefg.dft.runner import latest_checkpoint
+
+    assert latest_checkpoint(tmp_path) is None
+    (tmp_path / "attempt-01t_DEN_0000").write_bytes(b"x" * 100)
+    (tmp_path / "attempt-01t_DEN_0001").write_bytes(b"x" * 60)  # cut short by a kill
+    assert latest_checkpoint(tmp_path).name == "attempt-01t_DEN_0000"
+    (tmp_path / "attempt-02.abo").write_text("SCF ...\n")  # killed: no end line
+    (tmp_path / "attempt-02o_WFK").write_bytes(b"w")
+    assert latest_checkpoint(tmp_path).name == "attempt-01t_DEN_0000"
+    (tmp_path / "attempt-02.abo").write_text("+Overall time at end (sec) : cpu= 1 wall= 1\n")
+    assert latest_checkpoint(tmp_path).name == "attempt-02o_WFK"

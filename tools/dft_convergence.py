@@ -6,7 +6,7 @@
 ``run`` computes every setting of :data:`SETTINGS` for the structures of
 :data:`STRUCTURES` (ecut 12/15/20 Ha with pawecutdg = 2·ecut, Γ-centred k-meshes
 2×2×1, 3×3×1, 4×4×2; everything else as the production protocol), each one
-starting from the density of its neighbouring setting, and copies every result
+starting from the wavefunctions of its neighbouring setting, and copies every result
 into ``dft-results/convergence/<setting>/``. Killed, it resumes where it stopped.
 ``table`` compares each setting with the densest one (20 Ha, 4×4×2) per nucleus.
 """
@@ -74,17 +74,18 @@ def run(scratch: Path, nproc: int, order: str) -> None:
             continue
         atoms = ds.atoms(sid)
         start = None
-        if neighbour is not None:
-            dens = sorted((scratch / f"s{sid}" / neighbour).glob("attempt-*o_DEN"))
-            start = dens[-1] if dens else None
-        print(f"structure {sid}: {name} (start density: {start})", flush=True)
+        if neighbour is not None:  # its final wavefunctions, else its final density
+            folder = scratch / f"s{sid}" / neighbour
+            files = sorted(folder.glob("attempt-*o_WFK")) or sorted(folder.glob("attempt-*o_DEN"))
+            start = files[-1] if files else None
+        print(f"structure {sid}: {name} (start from: {start})", flush=True)
         res = run_structure(
             atoms,
             protocol_of(ecut, kmesh),
             scratch / f"s{sid}" / name,
-            RunOptions(nproc=nproc),
+            RunOptions(nproc=nproc, keep_wavefunctions=True),
             key={"dataset": DATASET, "structure": sid},
-            initial_density=start,
+            start_from=start,
         )
         print(
             f"  {res['status']} {res.get('reason', '')} steps {res.get('scf_steps')} "

@@ -97,6 +97,8 @@ def write_input(
     psp_dir: str | Path,
     restart_density: str | Path | None = None,
     title: str = "",
+    restart_wavefunctions: str | Path | None = None,
+    prtwf: int = -1,
 ) -> str:
     """The text of an ABINIT input that computes the EFG of every atom.
 
@@ -113,6 +115,19 @@ def write_input(
         ABINIT interpolates it if the FFT grid differs.
     title : str
         A comment line at the top of the file.
+    restart_wavefunctions : str or pathlib.Path, optional
+        A wavefunction file (``*_WFK``) to start from (``getwfk_filepath``;
+        ABINIT converts it to another cutoff or k-mesh where needed). Takes
+        precedence over ``restart_density``.
+    prtwf : int
+        ABINIT's ``prtwf``: -1 (default) writes the wavefunctions only when the
+        SCF did not converge (a stop, a timeout, ``nstep`` reached), so a rerun
+        continues from them; 1 always; 0 never.
+
+    Notes
+    -----
+    ``chkexit 1`` is always set: ABINIT ends cleanly after the current SCF step
+    when a file ``abinit.exit`` appears in its folder (the runner's graceful stop).
 
     Returns
     -------
@@ -155,9 +170,12 @@ def write_input(
         f"prtefg {protocol.prtefg}",
         "quadmom " + " ".join(f"{protocol.quadmom_barn[el]:g}" for el in types),
         "ptcharge " + " ".join(f"{protocol.ptcharge[el]:g}" for el in types),
-        f"prtden {-abs(protocol.checkpoint_every)}  prtwf 0  prteig 0  prtgsr 0",
+        f"prtden {-abs(protocol.checkpoint_every)}  prtwf {prtwf}  prteig 0  prtgsr 0",
+        "chkexit 1",
     ]
-    if restart_density is not None:
+    if restart_wavefunctions is not None:
+        lines.append(f'getwfk_filepath "{Path(restart_wavefunctions)}"')
+    elif restart_density is not None:
         lines.append(f'getden_filepath "{Path(restart_density)}"')
     return "\n".join(lines) + "\n"
 

@@ -5,17 +5,23 @@ Folder layout (``workdir``)::
     attempt-01.abi / .abo / .log     input, ABINIT output, ABINIT log of each attempt
     attempt-01t_DEN_000{0,1}         density checkpoints, every ``checkpoint_every`` SCF steps
     attempt-01o_DEN                  final density
+    attempt-01o_WFK                  wavefunctions, written when the SCF did not converge
     mpirun.pid                       process group of the running attempt
     result.json                      the result (written atomically, last)
 
-An attempt that is interrupted (SIGTERM/SIGINT to the runner, or the runner's
-process dies) leaves its density checkpoint; the next call starts a new attempt
-from the newest complete checkpoint (``getden_filepath``; ABINIT 9.6 reads it
-and interpolates if the FFT grid differs). ABINIT runs in its own process
-group, which is killed as a whole (SIGTERM, then SIGKILL) on a stop, a
-timeout, or the death of the runner (``setpriv --pdeathsig``). A run that fails
-or does not converge gets a ``"failed"`` result with the reason; only ``"ok"``
-results enter data sets.
+Stopping (SIGTERM/SIGINT, :func:`request_stop`, or the timeout) is graceful
+first: the runner creates ``abinit.exit`` (the inputs set ``chkexit 1``), ABINIT
+ends after the current SCF step and writes its wavefunctions (``prtwf -1``);
+only if it has not ended within ``stop_grace_s`` is its process group killed
+(SIGTERM, then SIGKILL). ABINIT also gets SIGTERM if the runner dies
+(``setpriv --pdeathsig``). The next call starts a new attempt from the newest
+complete wavefunction file (``getwfk_filepath``), else from the newest complete
+density checkpoint (``getden_filepath``). Measured on a 6-atom cell (docs/dft.md):
+stopped after 7 of 35 SCF steps, a restart from the wavefunctions needed 18 more
+steps, one from the density 30 — ABINIT 9.6 reads the density but starts from
+random wavefunctions, which costs nearly a fresh start. A run that fails or
+does not converge gets a ``"failed"`` result with the reason (a retry resumes
+it); only ``"ok"`` results enter data sets.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ __all__ = ["RunOptions", "request_stop", "run_structure", "stop_requested"]
 
 RESULT_FILE = "result.json"
 PID_FILE = "mpirun.pid"
+EXIT_FILE = "abinit.exit"
 _ATTEMPT = re.compile(r"^attempt-(\d+)\.abi$")
 _STOP = threading.Event()
 
@@ -83,7 +90,13 @@ class RunOptions:
     psp_dir : str or None
         PAW dataset folder (default: ``$LTOEFG_ABINIT_PSP_DIR`` or Debian's).
     keep_density : bool
-        Keep the final density file (a neighbouring setting can start from it).
+        Keep the final density file.
+    keep_wavefunctions : bool
+        Write and keep the final wavefunctions (``prtwf 1``; ~100 MB for LTO at
+        3×3×1), so a neighbouring setting can start from them.
+    stop_grace_s : float
+        How long a stop waits for ABINIT to end cleanly (and write its
+        wavefunctions) before killing it, s.
     """
 
     nproc: int = 2
@@ -92,18 +105,37 @@ class RunOptions:
     mpirun: str = "mpirun"
     psp_dir: str | None = None
     keep_density: bool = True
+    keep_wavefunctions: bool = False
+    stop_grace_s: float = 180.0
 
 
 def _attempts(workdir: Path) -> list[int]:
     return sorted(int(m.group(1)) for p in workdir.iterdir() if (m := _ATTEMPT.match(p.name)))
 
 
-def latest_checkpoint(workdir: Path) -> Path | None:
-    """The newest complete density file of a folder (final or checkpoint), or None.
+def _completed(abo: Path) -> bool:
+    try:
+        return "+Overall time at end" in abo.read_text(errors="replace")
+    except OSError:
+        return False
 
-    Checkpoints alternate between two files, so a file cut short by a kill is
-    smaller than its sibling; only files of the largest size are candidates.
+
+def latest_checkpoint(workdir: Path) -> Path | None:
+    """The file a new attempt should start from, or None.
+
+    The newest wavefunction file (``attempt-NNo_WFK``) of an attempt that ended
+    cleanly (its output is complete, so the file is whole); else the newest
+    complete density file. Density checkpoints alternate between two files, so
+    one cut short by a kill is smaller than its sibling; only files of the
+    largest size are candidates.
     """
+    wfk = [
+        p
+        for p in workdir.glob("attempt-*o_WFK")
+        if p.is_file() and _completed(workdir / (p.name[: -len("o_WFK")] + ".abo"))
+    ]
+    if wfk:
+        return max(wfk, key=lambda p: p.stat().st_mtime)
     files = [p for p in workdir.glob("attempt-*_DEN*") if p.is_file() and p.stat().st_size > 0]
     if not files:
         return None
@@ -174,9 +206,20 @@ def _stop_on_signals():
         yield
 
 
+def _end_gracefully(proc: subprocess.Popen, workdir: Path, grace_s: float) -> None:
+    """Ask ABINIT to stop after this SCF step (``abinit.exit``); kill it if it does not."""
+    (workdir / EXIT_FILE).touch()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc.pid)
+        proc.wait()
+
+
 def _run_attempt(workdir: Path, stem: str, options: RunOptions) -> tuple[int | None, bool, float]:
     """Run one ABINIT attempt; returns (return code or None, timed out, wall s)."""
     cmd, env = _command(options, f"{stem}.abi")
+    (workdir / EXIT_FILE).unlink(missing_ok=True)  # a stale one would stop ABINIT at once
     t0 = time.monotonic()
     with open(workdir / f"{stem}.log", "wb") as log:
         proc = subprocess.Popen(
@@ -199,16 +242,13 @@ def _run_attempt(workdir: Path, stem: str, options: RunOptions) -> tuple[int | N
                 except subprocess.TimeoutExpired:
                     pass
                 if _STOP.is_set():
-                    _kill_group(proc.pid)
-                    proc.wait()
+                    _end_gracefully(proc, workdir, options.stop_grace_s)
                     raise DftInterruptedError(
-                        f"{workdir}: ABINIT was stopped; run again to resume from its density "
-                        "checkpoint."
+                        f"{workdir}: ABINIT was stopped; run again to resume from its checkpoint."
                     )
                 if options.timeout_s is not None and time.monotonic() - t0 > options.timeout_s:
                     timed_out = True
-                    _kill_group(proc.pid)
-                    proc.wait()
+                    _end_gracefully(proc, workdir, options.stop_grace_s)
                     break
     except BaseException:
         if proc.poll() is None:
@@ -217,6 +257,7 @@ def _run_attempt(workdir: Path, stem: str, options: RunOptions) -> tuple[int | N
         raise
     finally:
         (workdir / PID_FILE).unlink(missing_ok=True)
+        (workdir / EXIT_FILE).unlink(missing_ok=True)
     return proc.returncode, timed_out, time.monotonic() - t0
 
 
@@ -224,8 +265,8 @@ def _attempt_record(workdir: Path, k: int) -> dict[str, Any]:
     stem = f"attempt-{k:02d}"
     abi, abo, log = (workdir / f"{stem}{ext}" for ext in (".abi", ".abo", ".log"))
     rec: dict[str, Any] = {"attempt": k, "scf_steps": 0, "final_residual": None}
-    restart = re.search(r'^getden_filepath "(.*)"', abi.read_text(), re.M)
-    rec["restart_density"] = Path(restart.group(1)).name if restart else None
+    restart = re.search(r'^get(?:den|wfk)_filepath "(.*)"', abi.read_text(), re.M)
+    rec["restart_from"] = Path(restart.group(1)).name if restart else None
     ends = [p.stat().st_mtime for p in (abo, log) if p.is_file()]
     rec["wall_time_s"] = round(max(ends) - abi.stat().st_mtime, 1) if ends else 0.0
     if abo.is_file():
@@ -261,7 +302,7 @@ def run_structure(
     workdir: str | Path,
     options: RunOptions | None = None,
     key: dict[str, Any] | None = None,
-    initial_density: str | Path | None = None,
+    start_from: str | Path | None = None,
 ) -> dict[str, Any]:
     """Compute (or resume, or return the finished) DFT EFG result of one structure.
 
@@ -277,9 +318,10 @@ def run_structure(
         Ranks, timeout, executables.
     key : dict, optional
         What the structure is (e.g. ``{"dataset": "pcm-v2", "structure": 7}``); stored.
-    initial_density : str or pathlib.Path, optional
-        Density to start from when the folder has no checkpoint of its own
-        (e.g. the same structure at a neighbouring setting).
+    start_from : str or pathlib.Path, optional
+        A wavefunction (``*_WFK``) or density (``*_DEN``) file to start from when
+        the folder has no checkpoint of its own (e.g. the same structure at a
+        neighbouring setting).
 
     Returns
     -------
@@ -318,10 +360,19 @@ def run_structure(
     k = (done[-1] + 1) if done else 1
     stem = f"attempt-{k:02d}"
     restart = latest_checkpoint(workdir)
-    if restart is None and initial_density is not None and Path(initial_density).is_file():
-        restart = Path(initial_density).resolve()
+    if restart is None and start_from is not None and Path(start_from).is_file():
+        restart = Path(start_from).resolve()
+    is_wfk = restart is not None and restart.name.endswith("_WFK")
     title = f"ltoefg DFT EFG run; key {key}" if key else "ltoefg DFT EFG run"
-    text = write_input(atoms, protocol, psp, restart_density=restart, title=title)
+    text = write_input(
+        atoms,
+        protocol,
+        psp,
+        restart_density=None if is_wfk else restart,
+        restart_wavefunctions=restart if is_wfk else None,
+        title=title,
+        prtwf=1 if options.keep_wavefunctions else -1,
+    )
     (workdir / f"{stem}.abi").write_text(text)
     started = time.time()
     rc, timed_out, wall = _run_attempt(workdir, stem, options)
@@ -383,6 +434,9 @@ def run_structure(
         )
         for p in workdir.glob("attempt-*t_DEN*"):
             p.unlink(missing_ok=True)
+        for p in workdir.glob("attempt-*o_WFK"):
+            if not (options.keep_wavefunctions and p.name.startswith(stem)):
+                p.unlink(missing_ok=True)
         if not options.keep_density:
             for p in workdir.glob("attempt-*o_DEN"):
                 p.unlink(missing_ok=True)
