@@ -12,10 +12,13 @@ descriptors computed for the final fit are reused:
 
 * a run on at most ``n_cv`` training sites (``quick``: 1200): all of them;
 * a run on the whole training set: the seeded ``n_cv``-site subset the
-  Box-Behnken search uses (:func:`baselines.pipeline.cv_setup`), with the
-  search's number of active environments, so the spread belongs to the CV
-  table of the search;
+  Box-Behnken search uses (:func:`baselines.pipeline.cv_setup`), so the spread
+  belongs to the CV table of the search;
 * otherwise a seeded ``n_cv``-site subset of the run's training sites.
+
+The sparse GPRs of the folds use the search's number of active environments
+(``n_active_cv``, 500), not the final fit's: the setting of the search's CV
+table, and it keeps the 15 extra fits of ``quick`` short.
 """
 
 from __future__ import annotations

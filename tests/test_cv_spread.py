@@ -112,7 +112,9 @@ def test_tensor_and_scalar_entries_count_weights_and_refit_each_fold(
     _check_runs(tensor, ("Li",))
     scores = [r[C.R_SCORE] for r in tensor[C.LB_RUNS][C.RUNS_NUCLEI]["Li"][C.RUNS_PER_RUN]]
     assert all(s is not None and 0 < s < 10 for s in scores)
-    assert "on all training sites of the run (Li 120)" in tensor[C.LB_RUNS]["protocol"]
+    protocol = tensor[C.LB_RUNS]["protocol"]
+    assert "with 500 active environments (the search's CV setting)" in protocol
+    assert "on all training sites of the run (Li 120)" in protocol
     _, scalar = P.run("scalar", opts, tmp_path, written=written, log=lambda _: None)
     # one GPR for the 5 targets (shared hyperparameters): 40 active × 5 targets
     assert scalar[C.LB_N_PARAMETERS] == {"Li": 40 * 5}
@@ -132,6 +134,7 @@ def test_larger_runs_use_the_search_subset(tmp_path: Path, ds_path: Path) -> Non
     )
     _, entry = P.run("tensor", opts, tmp_path, log=lambda _: None)
     assert entry[C.LB_N_TRAIN]["Li"] > 100
-    assert "search's 30 active environments" in entry[C.LB_RUNS]["protocol"]
-    assert "(Li 100)" in entry[C.LB_RUNS]["protocol"]
+    protocol = entry[C.LB_RUNS]["protocol"]
+    assert "with 30 active environments (the search's CV setting)" in protocol
+    assert "on the search's seeded CV subset (Li 100)" in protocol
     assert not math.isnan(entry[C.LB_RUNS][C.RUNS_NUCLEI]["Li"][C.RUNS_MEAN][C.R_SCORE])
