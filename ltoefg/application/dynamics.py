@@ -230,6 +230,9 @@ class Correlations:
         F₂(t_p, t_m).
     f2_plateau : numpy.ndarray, shape (P,)
         ⟨⟨sin(ωQ_i t_p)⟩_t²⟩_i: the long-t_m limit without exchange between sites.
+        From a finite run it is biased upward by the variance of each site's time
+        mean (≈ var_t(sin ωQ_i t_p) · 2τ/T for correlation time τ ≪ T), so a short
+        run's F₂ can fall below it.
     """
 
     lags: NDArray[np.int64]

@@ -156,6 +156,15 @@ def _banner(fig: Any, report: DynamicsReport, head: str) -> None:
     fig.suptitle(f"{head}\n{label_banner(report.training_data)}", fontsize="medium")
 
 
+def _nice_width(span: float, bins: int = 60) -> float:
+    """The smallest 1, 2 or 5 × 10ᵏ kHz that covers ``span`` in at most ``bins`` bins."""
+    raw = max(span, 1e-9) / bins
+    exponent = np.floor(np.log10(raw))
+    return float(
+        min(m * 10.0**e for e in (exponent, exponent + 1) for m in (1, 2, 5) if m * 10.0**e >= raw)
+    )
+
+
 def plot_residual_histogram(report: DynamicsReport, head: str | None = None) -> Any:
     """Static ωQ (every frame and site) beside the residual (time-averaged) ωQ per site."""
     fig, axes = _figure(2, 10.0)
@@ -163,7 +172,8 @@ def plot_residual_histogram(report: DynamicsReport, head: str | None = None) -> 
     residual = report.averages.residual_omega_q_khz
     lo = float(min(static.min(), residual.min()))
     hi = float(max(static.max(), residual.max()))
-    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, 61)
+    width = _nice_width(hi - lo)
+    edges = np.arange(np.floor(lo / width), np.floor(hi / width) + 1.5) * width
     for ax, values, colour, what, unit in (
         (axes[0, 0], static, "#B0B0B0", "static: every frame and site", "site-frames"),
         (axes[0, 1], residual, "#0072B2", "residual: time average per site", "sites"),
@@ -171,7 +181,7 @@ def plot_residual_histogram(report: DynamicsReport, head: str | None = None) -> 
         weights = np.full(len(values), 100.0 / len(values))
         ax.hist(values, bins=edges, weights=weights, color=colour)
         ax.set_xlabel(r"$\omega_Q/2\pi$ / kHz")
-        ax.set_ylabel(f"% of {unit} per {edges[1] - edges[0]:.2g} kHz")
+        ax.set_ylabel(f"% of {unit} per {width:g} kHz bin")
         ax.set_title(
             f"{what}\nn = {len(values)}, median |ωQ/2π| = {np.median(np.abs(values)):.1f} kHz",
             fontsize="small",
