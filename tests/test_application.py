@@ -231,3 +231,31 @@ def test_registry(capsys):
         assert cli.main(["_test_cmd", "--k", "3"]) == 3
     finally:
         cli._REGISTRY.pop("_test_cmd")
+
+
+def test_predict_cli_with_the_point_charge_model(data, tmp_path):
+    """``--model point-charge``: the pcm labeller as a model, with its banner."""
+    import json
+
+    from ase.io import write
+
+    from ltoefg.application.banner import figure_title
+    from ltoefg.application.pointcharge_model import PointChargeModel
+    from ltoefg.data.pointcharge import pcm_efg
+
+    _, frames, _, _ = data
+    src = tmp_path / "in.xyz"
+    inputs = [f.copy() for f in frames[6:]]
+    for f in inputs:
+        del f.arrays["efg"]  # (N, 3, 3): extxyz holds only (N, k)
+    write(src, inputs, format="extxyz")
+    out = tmp_path / "pcm"
+    argv = ["predict", str(src), "--model", "point-charge", "--out", str(out)]
+    assert cli.main([*argv, "--min-count", "2"]) == 0
+    tab = pd.read_csv(out / "sites.csv")
+    # the written extxyz keeps positions to 1e-8 Å
+    expect = np.concatenate([pcm_efg(f)[f.numbers == 3] for f in inputs])
+    assert np.allclose(tab.omega_q_khz, nmr.omega_q_khz(expect, "Li"), rtol=0, atol=1e-3)
+    assert json.loads((out / "summary.json").read_text())["n_sites"] == 16
+    title = figure_title(PointChargeModel(), "Li", "point-charge")
+    assert title.endswith("(point-charge labels, not DFT)")

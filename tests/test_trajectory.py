@@ -8,6 +8,7 @@ starts a LocalCluster of two worker processes: ≈ 10 s).
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -50,9 +51,9 @@ def serial_file(traj: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def datasets(path: Path) -> dict[str, np.ndarray]:
+def datasets(path: Path, keys: tuple[str, ...] = DATASETS) -> dict[str, np.ndarray]:
     with h5py.File(path, "r") as f:
-        return {k: f[k][:] for k in DATASETS}
+        return {k: f[k][:] for k in keys}
 
 
 def assert_identical(a: Path, b: Path) -> None:
@@ -193,3 +194,53 @@ def test_cli_runs_and_refuses_bad_input_in_one_sentence(
     write(no_li, atoms[atoms.numbers != 3], format="extxyz")
     no_li_argv = ["trajectory", str(no_li), "--model", "point-charge", "--serial"]
     assert "no Li atoms" in one_sentence([*no_li_argv, "--out", str(tmp_path / "n.h5")], capsys)
+
+
+class StopsAtFrame(PointChargeModel):
+    """Sends this process SIGTERM while predicting a frame (as ``kill`` or SLURM would)."""
+
+    def __init__(self, frame: int) -> None:
+        super().__init__()
+        self.frame = frame
+
+    def predict(self, frames, centres):  # noqa: ANN001, ANN201
+        if any(f.info["frame"] == self.frame for f in frames):
+            os.kill(os.getpid(), signal.SIGTERM)
+        return super().predict(frames, centres)
+
+
+def test_sigterm_stops_after_the_current_chunk_and_resumes(
+    traj: Path, serial_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "stopped.h5"
+    with pytest.raises(ApplicationError, match=r"stopped after 2 new chunk\(s\) \(2 of 5 done\)"):
+        predict_trajectory(traj, StopsAtFrame(4), out, chunk=CHUNK, serial=True, model_id="pcm")
+    assert read_file(out, require_complete=False).done.tolist() == [1, 1, 0, 0, 0]
+    predict_trajectory(traj, PointChargeModel(), out, chunk=CHUNK, serial=True, model_id="pcm")
+    assert_identical(out, serial_file)
+
+
+def test_existing_scheduler_and_ase_traj_input(
+    traj: Path, serial_file: Path, tmp_path: Path
+) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    from ase.io.trajectory import Trajectory
+
+    as_traj = tmp_path / "ou.traj"
+    with Trajectory(str(as_traj), "w") as t:
+        for atoms in read(traj, index=":"):
+            t.write(atoms)
+    assert count_frames(as_traj, "traj") == N_FRAMES
+    out = tmp_path / "remote.h5"
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        run = predict_trajectory(
+            as_traj, PointChargeModel(), out, chunk=CHUNK, scheduler=cluster.scheduler_address,
+            model_id="pcm", progress=False,
+        )  # fmt: skip
+    assert run.chunks_computed == 5
+    keys = (C.TRAJ_EFG, C.TRAJ_OMEGA_Q_KHZ, C.TRAJ_ATOM_INDEX, C.TRAJ_CHUNK_DONE)
+    ours, serial = datasets(out, keys), datasets(serial_file, keys)
+    for key in keys:
+        assert ours[key].tobytes() == serial[key].tobytes(), key
