@@ -1,8 +1,8 @@
 """Trajectory predictions (ltoefg.application.trajectory): lazy, chunked, resumable, on Dask.
 
 The model is the point-charge labeller (no featomic, picklable for Dask
-worker processes) on the 42-atom cell; a 14-frame synthetic trajectory in 5
-chunks of 3, 3, 3, 3 and 2 frames runs in about a second (the Dask test
+worker processes) on the 42-atom cell; a 17-frame synthetic trajectory in 6
+chunks of 3, 3, 3, 3, 3 and 2 frames runs in about a second (the Dask test
 starts a LocalCluster of two worker processes: ≈ 10 s).
 """
 
@@ -30,8 +30,8 @@ from ltoefg.application.trajectory_file import read_file
 from ltoefg.data.pointcharge import pcm_efg
 from ltoefg.data.structures import parent_cell
 
-N_FRAMES = 14
-CHUNK = 3  # chunks of 3, 3, 3, 3, 2 frames
+N_FRAMES = 17
+CHUNK = 3  # chunks of 3, 3, 3, 3, 3, 2 frames
 DATASETS = (C.TRAJ_EFG, C.TRAJ_OMEGA_Q_KHZ, C.TRAJ_ATOM_INDEX, C.TRAJ_WYCKOFF, C.TRAJ_CHUNK_DONE)
 
 
@@ -47,7 +47,7 @@ def serial_file(traj: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = predict_trajectory(
         traj, PointChargeModel(), out, chunk=CHUNK, serial=True, model_id="pcm", progress=False
     )
-    assert (run.n_chunks, run.chunks_computed, run.frames_computed) == (5, 5, N_FRAMES)
+    assert (run.n_chunks, run.chunks_computed, run.frames_computed) == (6, 6, N_FRAMES)
     return out
 
 
@@ -75,7 +75,7 @@ def test_serial_file_holds_the_model_tensors_and_omega_q(traj: Path, serial_file
     np.testing.assert_allclose(data[C.TRAJ_OMEGA_Q_KHZ], om, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(data[C.TRAJ_ATOM_INDEX], li)
     assert data[C.TRAJ_WYCKOFF].astype(str).tolist() == ["8a"] * 6
-    assert data[C.TRAJ_CHUNK_DONE].tolist() == [1] * 5
+    assert data[C.TRAJ_CHUNK_DONE].tolist() == [1] * 6
     meta = read_file(serial_file)
     assert meta.complete and meta.nucleus == "Li" and meta.chunk == CHUNK
     assert meta.provenance["training_data"]["label_method"] == "point-charge-ewald"
@@ -83,7 +83,7 @@ def test_serial_file_holds_the_model_tensors_and_omega_q(traj: Path, serial_file
     again = predict_trajectory(
         traj, PointChargeModel(), serial_file, chunk=CHUNK, serial=True, model_id="pcm"
     )
-    assert again.chunks_computed == 0 and again.chunks_done_before == 5
+    assert again.chunks_computed == 0 and again.chunks_done_before == 6
 
 
 def test_field_direction_enters_omega_q(traj: Path, tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ def test_distributed_equals_serial_exactly(traj: Path, serial_file: Path, tmp_pa
     run = predict_trajectory(
         traj, PointChargeModel(), out, chunk=CHUNK, n_workers=2, model_id="pcm", progress=False
     )
-    assert run.chunks_computed == 5
+    assert run.chunks_computed == 6
     assert_identical(out, serial_file)
 
 
@@ -126,22 +126,22 @@ def test_killed_run_resumes_to_the_uninterrupted_file(
     traj: Path, serial_file: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "killed.h5"
-    # SIGKILL when asked for the first frame of chunk 2: chunks 0 and 1 are done, 2..4 not
+    # SIGKILL when asked for the first frame of chunk 3: chunks 0-2 are done, 3-5 not (half)
     res = subprocess.run(
-        [sys.executable, "-c", KILLER, str(traj), str(out), str(2 * CHUNK)],
+        [sys.executable, "-c", KILLER, str(traj), str(out), str(3 * CHUNK)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert res.returncode == -signal.SIGKILL, res.stderr
     partial = read_file(out, require_complete=False)
-    assert partial.done.tolist() == [True, True, False, False, False]
-    with pytest.raises(ApplicationError, match=r"incomplete \(2 of 5 chunks"):
+    assert partial.done.tolist() == [True, True, True, False, False, False]
+    with pytest.raises(ApplicationError, match=r"incomplete \(3 of 6 chunks"):
         read_file(out)
     run = predict_trajectory(
         traj, PointChargeModel(), out, chunk=CHUNK, serial=True, model_id="pcm", progress=False
     )
-    assert (run.chunks_done_before, run.chunks_computed) == (2, 3)
+    assert (run.chunks_done_before, run.chunks_computed) == (3, 3)
     assert_identical(out, serial_file)
 
 
@@ -180,7 +180,7 @@ def test_cli_runs_and_refuses_bad_input_in_one_sentence(
     out = tmp_path / "cli.h5"
     argv = ["trajectory", str(traj), "--model", "point-charge", "--out", str(out)]
     assert cli.main([*argv, "--chunk", "3", "--serial", "--dt", "2 fs"]) == 0
-    assert "14 frames × 6 Li sites: 5 of 5 chunks" in capsys.readouterr().out
+    assert "17 frames × 6 Li sites: 6 of 6 chunks" in capsys.readouterr().out
     np.testing.assert_array_equal(datasets(out)[C.TRAJ_EFG], datasets(serial_file)[C.TRAJ_EFG])
     assert read_file(out).frame_interval_s == pytest.approx(2e-15)
     missing = ["trajectory", str(tmp_path / "none.xyz"), "--model", "point-charge"]
@@ -213,9 +213,9 @@ def test_sigterm_stops_after_the_current_chunk_and_resumes(
     traj: Path, serial_file: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "stopped.h5"
-    with pytest.raises(ApplicationError, match=r"stopped after 2 new chunk\(s\) \(2 of 5 done\)"):
+    with pytest.raises(ApplicationError, match=r"stopped after 2 new chunk\(s\) \(2 of 6 done\)"):
         predict_trajectory(traj, StopsAtFrame(4), out, chunk=CHUNK, serial=True, model_id="pcm")
-    assert read_file(out, require_complete=False).done.tolist() == [1, 1, 0, 0, 0]
+    assert read_file(out, require_complete=False).done.tolist() == [1, 1, 0, 0, 0, 0]
     predict_trajectory(traj, PointChargeModel(), out, chunk=CHUNK, serial=True, model_id="pcm")
     assert_identical(out, serial_file)
 
@@ -239,7 +239,7 @@ def test_existing_scheduler_and_ase_traj_input(
             as_traj, PointChargeModel(), out, chunk=CHUNK, scheduler=cluster.scheduler_address,
             model_id="pcm", progress=False,
         )  # fmt: skip
-    assert run.chunks_computed == 5
+    assert run.chunks_computed == 6
     keys = (C.TRAJ_EFG, C.TRAJ_OMEGA_Q_KHZ, C.TRAJ_ATOM_INDEX, C.TRAJ_CHUNK_DONE)
     ours, serial = datasets(out, keys), datasets(serial_file, keys)
     for key in keys:
