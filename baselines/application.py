@@ -6,7 +6,7 @@ and dynamics); this module keeps what does — loading and checking a saved
 :class:`baselines.models.TensorSoapModel` (:func:`load_tensor_model`) and
 fitting one (:func:`fit_tensor_model`) — and the command-line glue of
 ``python -m baselines lto-models | fit-tensor-model | predict | trajectory |
-dynamics`` (docs/application.md).
+dynamics | synthetic-trajectory`` (docs/application.md).
 
 Model compatibility
 -------------------

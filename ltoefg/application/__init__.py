@@ -29,6 +29,8 @@ them, so ``import ltoefg`` stays light):
     autocorrelations and the SAE two-time correlation F₂(t_p, t_m).
 ``dynamics_outputs``
     Tables and figures of those observables (figures need matplotlib).
+``errors``
+    :class:`~ltoefg.application.errors.ApplicationError`: one sentence, exit status 2.
 
 Nothing here imports featomic, matplotlib or dask at import time; the λ-SOAP
 model and the ``python -m baselines`` commands live in :mod:`baselines.application`.
