@@ -127,7 +127,8 @@ class Protocol:
     npulayit : int
         Number of previous densities in Pulay mixing.
     tolvrs : float
-        SCF stops when the squared density residual ``nres2`` is below this.
+        SCF stops when the squared density residual ``nres2`` is below this
+        (1e-7: tensors within 1e-4 relative of a 1e-9 run, docs/dft.md).
     nstep : int
         Maximum SCF steps of one ABINIT run (a run that hits it is not converged).
     usexcnhat : int
@@ -165,7 +166,7 @@ class Protocol:
     iscf: int = 17
     diemac: float = 1e6
     npulayit: int = 7
-    tolvrs: float = 1e-9
+    tolvrs: float = 1e-7
     nstep: int = 100
     usexcnhat: int = 0
     pawovlp: float = 5.0
@@ -256,7 +257,7 @@ PRODUCTION = Protocol(
     description=(
         "ABINIT PAW-PBE (Debian abinit-data: li.PBE.atompaw.paw, ti.hpc.paw, "
         "Pseudodojo_paw_pbe_standard/O.xml), ecut 15 Ha, pawecutdg 30 Ha, Gamma-centred "
-        "3x3x1 k-mesh, Gaussian smearing 0.005 Ha, Pulay density mixing, tolvrs 1e-9"
+        "3x3x1 k-mesh, Gaussian smearing 0.005 Ha, Pulay density mixing, tolvrs 1e-7"
     ),
 )
 
