@@ -62,9 +62,14 @@ def protocol_of(ecut: float, kmesh: tuple[int, int, int]) -> Protocol:
     )
 
 
-def run(scratch: Path, nproc: int, order: str) -> None:
+def run(scratch: Path, nproc: int, order: str, only: list[str] | None = None) -> None:
     ds = ltoefg.load(DATASET)
-    jobs = [(s, setting) for setting in SETTINGS for s in STRUCTURES]
+    jobs = [
+        (s, setting)
+        for setting in SETTINGS
+        for s in STRUCTURES
+        if only is None or setting_name(setting[0], setting[1]) in only
+    ]
     if order == "structure":
         jobs.sort(key=lambda j: STRUCTURES.index(j[0]))
     for sid, (ecut, kmesh, neighbour) in jobs:
@@ -119,10 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--scratch", type=Path, default=Path("/work/dft-scratch/convergence"))
     r.add_argument("--np", type=int, default=2, dest="nproc")
     r.add_argument("--order", choices=("setting", "structure"), default="setting")
+    r.add_argument("--only", nargs="+", default=None, help="run only these settings")
     sub.add_parser("table")
     args = p.parse_args(argv)
     if args.cmd == "run":
-        run(args.scratch, args.nproc, args.order)
+        run(args.scratch, args.nproc, args.order, args.only)
     else:
         print(table())
     return 0
