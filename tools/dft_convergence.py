@@ -26,6 +26,9 @@ from ltoefg.dft.protocol import PRODUCTION, Protocol
 from ltoefg.dft.results import read_result, result_name
 from ltoefg.dft.runner import RunOptions, run_structure
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dft_production import git_commit  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "dft-results" / "convergence"
 DATASET = "pcm-v2"
@@ -100,6 +103,7 @@ def run(scratch: Path, nproc: int, order: str, only: list[str] | None = None) ->
         if res["status"] == "ok":
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(scratch / f"s{sid}" / name / "result.json", dest)
+            git_commit(dest, f"dft-results: convergence {name}, {DATASET} structure {sid}")
 
 
 def table() -> str:
