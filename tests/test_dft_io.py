@@ -280,3 +280,22 @@ def test_restart_prefers_whole_wavefunctions_then_the_whole_newest_density(tmp_p
     assert latest_checkpoint(tmp_path).name == "attempt-01t_DEN_0000"
     (tmp_path / "attempt-02.abo").write_text("+Overall time at end (sec) : cpu= 1 wall= 1\n")
     assert latest_checkpoint(tmp_path).name == "attempt-02o_WFK"
+
+
+def test_pcm_vs_dft_report_on_known_results(tmp_path, pcm):
+    from ltoefg.data.pointcharge import ewald_efg, formal_charges
+    from ltoefg.dft.report import pcm_vs_dft_table
+
+    (tmp_path / P.name).mkdir()
+    for sid in (40, 952):
+        atoms = pcm.atoms(sid)
+        res = _fake_ok_result(atoms, 2.0 * atoms.arrays["efg"])  # "DFT" = 2 × PCM
+        res["efg_pointcharge"] = ewald_efg(atoms, formal_charges(atoms)).tolist()
+        results.write_json_atomic(tmp_path / P.name / results.result_name("pcm-v2", sid), res)
+    table = pcm_vs_dft_table(tmp_path, P.name, "pcm-v2")
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in table.splitlines()[4:9]}
+    assert set(rows) == {"Li", "Li 8a", "Li 16d", "Ti", "O"}
+    for cells in rows.values():
+        r_vzz, slope = float(cells[1]), float(cells[4])
+        assert r_vzz == pytest.approx(1.0) and slope == pytest.approx(2.0)
+    assert "2 structures" in table and "largest difference 0.0e+00" in table
