@@ -191,13 +191,13 @@ def _detail(group: Sequence[Entry], nucleus: str) -> list[str]:
 def _about(group: Sequence[Entry]) -> list[str]:
     lines = []
     for e in sorted(group, key=R.overall_sort_key):
-        parts = []
-        if e.data.get(C.LB_DESCRIPTION):
-            parts.append(e.data[C.LB_DESCRIPTION])
-        if e.data.get(C.LB_CODE_URL):
-            parts.append(f"code: {e.data[C.LB_CODE_URL]}")
-        if parts:
-            lines.append(f"  {e.key[2]}: " + "; ".join(parts))
+        about = [
+            f"    {label}{e.data[key]}"
+            for key, label in ((C.LB_DESCRIPTION, ""), (C.LB_CODE_URL, "code: "))
+            if e.data.get(key)
+        ]
+        if about:
+            lines += [f"  {e.key[2]}", *about]
     return ["", "About the models:", *lines] if lines else []
 
 

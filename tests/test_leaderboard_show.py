@@ -232,7 +232,10 @@ def test_show_sorts_by_overall_and_lists_observables_below(
     assert lines[a].split()[:7] == ["-", "scalar", "A", "0.25", "0.25", "0.25", "0.25"]
     assert " 0 " not in lines[a] + lines[b]  # no score of zero for observables-only entries
     assert "old one" not in out and "1 legacy (report version 1) entries not shown" in out
-    assert "better: A test model | with a pipe and <b>tag</b>; code: https://" in out
+    about = out.split("About the models:")[1].splitlines()
+    i = about.index("  better")
+    assert about[i + 1] == "    A test model | with a pipe and <b>tag</b>"
+    assert about[i + 2] == "    code: https://example.org/code?x=1&y=2"
     # fixed width: the columns of the header and every row of a table line up
     table = lines[better - 2 : worse + 1]
     assert len({display_width(x.rstrip()) for x in table[:2]}) == 1
