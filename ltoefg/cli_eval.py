@@ -160,6 +160,10 @@ def _leaderboard(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "leaderboard",
         help="render leaderboard/README.md and the README results table from the entries",
+        description="Without an action: render leaderboard/README.md and the README results "
+        "table from leaderboard/entries (--check: only compare). `ltoefg leaderboard show`: "
+        "print the board in the terminal.",
+        usage="%(prog)s [-h] [--root ROOT] [--check] | %(prog)s show [options]",
     )
     p.add_argument(
         "--root",
