@@ -4,7 +4,8 @@ For each size n, a seeded subset of n training ids of the frozen split is
 fitted with fixed (tuned) hyperparameters and the whole test set is scored
 with :mod:`ltoefg.metrics`: C̃Q, η̃, θ, φ (and ωQ) for the scalar models
 (Fig. 5a) and the same quantities extracted from the tensor models (λ-SOAP,
-Fig. 5b, and the pair-feature ridge), plus MAE(Vij) and mean(1 − ξ) for them.
+Fig. 5b, the pair-feature ridge, and the issue-13 models λ-SOAP + LODE and
+Δ-learning of :mod:`baselines.beyond`), plus MAE(Vij) and mean(1 − ξ) for them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import ltoefg
 from ltoefg import constants as C
 from ltoefg import metrics
 
+from . import beyond
 from . import pipeline as P
 from .models import Hypers
 
@@ -65,7 +67,8 @@ def learning_curve(
         Training-set sizes (None: all training ids).
     entries : mapping
         kind → the ``hyperparameters`` field of a leaderboard entry (tuned values);
-        a missing kind uses the quick hyperparameters.
+        a missing kind uses the quick hyperparameters. The models of
+        :mod:`baselines.beyond` look under their own key (``"lode"``, ``"delta"``).
     n_active : int
         Active environments (capped at the training-set size).
     dataset : str
@@ -81,7 +84,8 @@ def learning_curve(
     rows = []
     for key in models:
         kind = P.MODELS[key].kind
-        record = entries.get(kind, {}).get(nucleus) if entries.get(kind) else None
+        source = key if key in beyond.KEYS else kind
+        record = entries.get(source, {}).get(nucleus) if entries.get(source) else None
         for size in sizes:
             ids = P.subsample(sp.train, size, salt=100 + C.NUCLEI.index(nucleus))
             train = P.nucleus_data(ds, ids, nucleus)
@@ -91,6 +95,12 @@ def learning_curve(
                 pred, *_ = P.fit_predict_ridge(ds, split, nucleus, train, test, frames)
                 rep = metrics.report(test.efg, pred, nucleus, mu, sigma)
                 model = P.RIDGE_MODEL
+            elif key in beyond.KEYS:
+                base = dataclasses.replace(P.QUICK_HYPERS, n_active=active)
+                h, lode = beyond.hypers_from_record(key, base, record)
+                pred = beyond.fit_predict(key, frames, train, test, h, lode)
+                rep = metrics.report(test.efg, pred, nucleus, mu, sigma)
+                model = P.MODELS[key].name
             elif kind == C.KIND_TENSOR:
                 h: Hypers = dataclasses.replace(_hypers(kind, record, active), n_active=active)
                 pred, *_ = P.fit_predict_tensor(frames, train, test, h)
@@ -148,7 +158,13 @@ def write(
         1, len(panels), figsize=(3.0 * len(panels), 3.0), constrained_layout=True
     )
     for ax, (key, label) in zip(axes, panels, strict=True):
-        for model, marker in ((P.SCALAR_MODEL, "s"), (P.TENSOR_MODEL, "o"), (P.RIDGE_MODEL, "^")):
+        for model, marker in (
+            (P.SCALAR_MODEL, "s"),
+            (P.TENSOR_MODEL, "o"),
+            (P.RIDGE_MODEL, "^"),
+            (P.LODE_MODEL, "D"),
+            (P.DELTA_MODEL, "v"),
+        ):
             sub = table[table["model"] == model]
             if len(sub):
                 ax.loglog(sub["n_train"], sub[key], marker=marker, label=model)
