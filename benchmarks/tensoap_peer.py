@@ -22,7 +22,17 @@ active environments our sparse GPR selects. This script does the ltoefg side:
     ``test_rmse``.
 
 Timings and peak memory of the TENSOAP steps come from ``/usr/bin/time -v``
-(wall clock, maximum resident set size); see :data:`COMMANDS`.
+(wall clock, maximum resident set size); see :data:`COMMANDS`. TENSOAP (git
+7ee93d0) builds and runs with Cython < 3, SciPy < 1.15 (its ``sph_harm``; newer
+SciPy gives NaN power spectra) and NumPy < 1.25 (its sparse spherical fit
+compares an array with ``[]``), in a venv of its own::
+
+    python3 -m venv tsvenv
+    tsvenv/bin/pip install ase sympy packaging setuptools "cython<3" "scipy<1.15" "numpy<1.25"
+    make -C TENSOAP/soapfast cython PYTH=$PWD/tsvenv/bin/python
+    export PATH=$PWD/tsvenv/bin:$PATH && source TENSOAP/env.sh
+
+Its sparse spherical fit fails with ``-j`` (jitter), so the commands leave it out.
 """
 
 from __future__ import annotations
@@ -43,7 +53,7 @@ T="/usr/bin/time -v"
 $T sagpr_get_PS -f prototype.xyz -p -c Li -s Li Ti O -n 5 -l 4 -rc 5 -sg 0.4 -lm 0 -a -o PS0
 $T sagpr_get_PS -f prototype.xyz -p -c Li -s Li Ti O -n 5 -l 4 -rc 5 -sg 0.4 -lm 2 -a -o PS2
 $T sagpr_get_kernel -z 2 -ps PS2_atomic_Li.npy -ps0 PS0_atomic_Li.npy -s NONE -o K2
-$T sagpr_train -r L2 -sp -reg 1e-4 -f prototype.xyz -p efg_L2 -c Li -k K2.npy \\
+$T sagpr_train -r 2 -sp -reg 1e-4 -f prototype.xyz -p efg_L2 -c Li -k K2.npy \\
    -sel train_rows.npy -pr
 python {script} score prediction_L2.txt
 # sparse: the same 640 active environments as ltoefg's sparse fit (its README, example 5)
@@ -52,8 +62,8 @@ $T sagpr_apply_env_fps -p PS2_atomic_Li.npy -sf active640_rows -o PS2_M
 $T sagpr_get_kernel -z 2 -ps PS2_atomic_Li.npy PS2_M.npy -ps0 PS0_atomic_Li.npy PS0_M.npy \\
    -s NONE NONE -o K2_NM
 $T sagpr_get_kernel -z 2 -ps PS2_M.npy -ps0 PS0_M.npy -s NONE -o K2_MM
-$T sagpr_train -r L2 -sp -reg 1e-4 -f prototype.xyz -p efg_L2 -c Li \\
-   -sf K2_NM.npy K2_MM.npy -sel train_rows.npy -pr -m solve -j 1e-8
+$T sagpr_train -r 2 -sp -reg 1e-4 -f prototype.xyz -p efg_L2 -c Li \\
+   -sf K2_NM.npy K2_MM.npy -sel train_rows.npy -pr -m solve
 python {script} score prediction_L2.txt
 """
 
