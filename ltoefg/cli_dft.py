@@ -165,6 +165,13 @@ def _run_dft_status(args: argparse.Namespace) -> int:
     )
     for sid, reason in failed:
         print(f"  failed {sid}: {reason}")
+    if ok:
+        from ltoefg.dft.report import cost_summary
+
+        done = [
+            read_result(result_path(args.out, args.protocol, args.dataset, sid)) for sid, _ in ok
+        ]
+        print(cost_summary(done))
     return 0
 
 

@@ -17,7 +17,7 @@ from ltoefg.dft.compare import pcm_vs_dft
 from ltoefg.dft.errors import DftError
 from ltoefg.dft.results import check_matches, load_ok, result_efg
 
-__all__ = ["labelled_arrays", "pcm_vs_dft_table"]
+__all__ = ["cost_summary", "labelled_arrays", "pcm_vs_dft_table"]
 
 
 def labelled_arrays(out: str | Path, protocol: str, dataset: str) -> dict[str, np.ndarray]:
@@ -99,3 +99,28 @@ def pcm_vs_dft_table(out: str | Path, protocol: str, dataset: str = "pcm-v2") ->
         "decimals in atomic units, i.e. ±4.9e-5 V/Å²)."
     )
     return "\n".join([head, *rows, foot])
+
+
+def cost_summary(results: list[dict]) -> str:
+    """One line: what the ``ok`` results cost (SCF steps, wall and CPU time per structure).
+
+    Parameters
+    ----------
+    results : list of dict
+        Result dicts (only ``ok`` ones are counted).
+    """
+    ok = [r for r in results if r.get("status") == "ok"]
+    if not ok:
+        return "no ok results yet"
+    steps = np.array([r.get("scf_steps_total", 0) for r in ok], float)
+    wall = np.array([r.get("wall_time_s_total", 0.0) for r in ok], float) / 60
+    cpu = np.array([r.get("cpu_time_s") or 0.0 for r in ok], float) / 3600
+    nproc = "/".join(sorted({str(r.get("run", {}).get("nproc")) for r in ok}))
+    hosts = "; ".join(sorted({str(r.get("host", {}).get("cpu")) for r in ok}))
+    return (
+        f"{len(ok)} ok results: SCF steps median {np.median(steps):.0f} "
+        f"(range {steps.min():.0f}–{steps.max():.0f}); wall time per structure median "
+        f"{np.median(wall):.0f} min (range {wall.min():.0f}–{wall.max():.0f}) on "
+        f"{nproc} MPI ranks; ABINIT CPU time of the last attempt median "
+        f"{np.median(cpu):.2f} core-h; CPU: {hosts}"
+    )
