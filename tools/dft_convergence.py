@@ -82,9 +82,8 @@ def run(scratch: Path, nproc: int, order: str, only: list[str] | None = None) ->
             continue
         atoms = ds.atoms(sid)
         start = None
-        if neighbour is not None:  # its final wavefunctions, else its final density
-            folder = scratch / f"s{sid}" / neighbour
-            files = sorted(folder.glob("attempt-*o_WFK")) or sorted(folder.glob("attempt-*o_DEN"))
+        if neighbour is not None:  # its final wavefunctions (a density restart does not pay)
+            files = sorted((scratch / f"s{sid}" / neighbour).glob("attempt-*o_WFK"))
             start = files[-1] if files else None
         print(f"structure {sid}: {name} (start from: {start})", flush=True)
         res = run_structure(
