@@ -105,19 +105,29 @@ def run(scratch: Path, nproc: int, order: str, only: list[str] | None = None) ->
             git_commit(dest, f"dft-results: convergence {name}, {DATASET} structure {sid}")
 
 
-def table() -> str:
+def table(reference: str | None = None) -> str:
+    """Markdown table of every finished setting against ``reference``.
+
+    Default reference: :data:`REFERENCE` if it is finished for every structure,
+    else the densest finished setting (most k-points, then highest ecut).
+    """
     ds = ltoefg.load(DATASET)
-    names = [setting_name(e, k) for e, k, _ in SETTINGS]
-    results = {
-        n: {
-            s: read_result(OUT / n / result_name(DATASET, s))
-            for s in STRUCTURES
-            if (OUT / n / result_name(DATASET, s)).is_file()
-        }
-        for n in names
-    }
+    results = {}
+    for ecut, kmesh, _ in sorted(SETTINGS, key=lambda x: (int(np.prod(x[1])), x[0])):
+        name = setting_name(ecut, kmesh)
+        paths = {s: OUT / name / result_name(DATASET, s) for s in STRUCTURES}
+        if all(p.is_file() for p in paths.values()):
+            results[name] = {s: read_result(p) for s, p in paths.items()}
+    if not results:
+        return "no setting is finished for every structure yet"
+    ref = reference or (REFERENCE if REFERENCE in results else list(results)[-1])
     symbols = np.concatenate([ds.atoms(s).get_chemical_symbols() for s in STRUCTURES])
-    return tensor_change_table(results, REFERENCE, STRUCTURES, symbols)
+    head = (
+        f"Reference: {ref}; pcm-v2 structures {', '.join(map(str, STRUCTURES))}. Columns: "
+        "relative Frobenius change of the traceless tensors per nucleus, and the mean "
+        "absolute element change (V/Å²) with its ratio to σ(|Vzz|) of the reference.\n\n"
+    )
+    return head + tensor_change_table(results, ref, STRUCTURES, symbols)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,12 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--np", type=int, default=2, dest="nproc")
     r.add_argument("--order", choices=("setting", "structure"), default="setting")
     r.add_argument("--only", nargs="+", default=None, help="run only these settings")
-    sub.add_parser("table")
+    t = sub.add_parser("table")
+    t.add_argument("--reference", default=None, help="setting to compare against")
     args = p.parse_args(argv)
     if args.cmd == "run":
         run(args.scratch, args.nproc, args.order, args.only)
     else:
-        print(table())
+        print(table(args.reference))
     return 0
 
 
