@@ -259,6 +259,7 @@ def _run_train(args: argparse.Namespace) -> int:
         n_active_cv=args.n_active_cv,
         tag=args.tag,
         fixed=fixed,
+        fixed_source=args.hypers_from.name if args.hypers_from is not None else "",
     )
     written: list[Path] = []
     entries: list[dict[str, Any]] = []

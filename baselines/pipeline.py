@@ -439,7 +439,9 @@ class RunOptions:
     fixed : dict, optional
         Per-nucleus hyperparameter records of an earlier entry (its
         ``hyperparameters`` field), e.g. to reuse the ``random``-split tuning on
-        the ``structure`` split.
+        the ``structure`` split. Its search table (``cv_table``) is carried over.
+    fixed_source : str
+        File name of that entry (recorded as ``hypers_from``).
     tag : str
         Appended to the model name (e.g. ``"quick"``).
     """
@@ -454,6 +456,7 @@ class RunOptions:
     n_active_cv: int = 500
     tag: str = ""
     fixed: dict[str, Any] | None = None
+    fixed_source: str = ""
 
 
 def model_name(base: str, tag: str) -> str:
@@ -552,8 +555,12 @@ def run(
             record["cv_n_active"] = opts.n_active_cv
             best = search.best
         elif opts.fixed is not None:
-            best = _best_from_record(kind, opts.fixed[nucleus])
-            record["hypers_from"] = "earlier entry (see notes)"
+            source = opts.fixed[nucleus]
+            best = _best_from_record(kind, source)
+            record["hypers_from"] = opts.fixed_source or "earlier entry (see notes)"
+            for key in ("cv_table", "cv_training_sites", "cv_n_active"):
+                if key in source:  # the search that chose them, kept with them
+                    record[key] = source[key]
         else:
             best = {}
         log(f"{name}: fitting {nucleus} on {train.ids.size} sites, predicting {test.ids.size}")
@@ -620,6 +627,9 @@ def run(
         if model == "ridge"
         else "Tuned by Box-Behnken + 5-fold CV on the frozen folds."
         if opts.hpo
+        else f"Hyperparameters tuned earlier by Box-Behnken + 5-fold CV ({opts.fixed_source}; "
+        "its search table is kept in the hyperparameters)."
+        if opts.fixed is not None
         else "Fixed hyperparameters."
     )
     if kind == C.KIND_OBSERVABLES:
