@@ -37,6 +37,7 @@ MODEL_CHOICES: dict[str, list[str]] = {
     "lode": ["lode"],
     "delta": ["delta"],
     "both": ["tensor", "scalar"],
+    "core": ["tensor", "scalar", "ridge"],
     "beyond": ["lode", "delta"],
     "tensors": ["tensor", "ridge", "lode", "delta"],
     "all": ["tensor", "scalar", "ridge", "lode", "delta"],
