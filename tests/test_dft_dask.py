@@ -49,9 +49,11 @@ p = PRODUCTION.replace(
     "test-dask", ecut_ha=12.0, pawecutdg_ha=24.0, kmesh=(3, 3, 3), use_symmetry=False,
     checkpoint_every=1, tolvrs=1e-12,
 )
+# resume_max_nres2=1e9: resume from the wavefunctions however early the stop (exercises it)
 try:
     s = label_structures(structures, "tiny", p, sys.argv[1], scratch=sys.argv[2],
-                         options=RunOptions(nproc=2, timeout_s=600), progress=False)
+                         options=RunOptions(nproc=2, timeout_s=600, resume_max_nres2=1e9),
+                         progress=False)
 except DftInterruptedError as exc:
     print("interrupted:", exc, flush=True)
     sys.exit(130)

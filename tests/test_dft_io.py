@@ -268,18 +268,23 @@ def test_cli_bad_inputs_one_sentence(tmp_path):
     assert r.returncode == 0 and "0 ok, 0 failed, 4 pending" in r.stdout
 
 
-def test_restart_prefers_whole_wavefunctions_then_the_whole_newest_density(tmp_path):
+def test_restart_policy(tmp_path):
     from ltoefg.dft.runner import latest_checkpoint
 
+    end = "+Overall time at end (sec) : cpu= 1 wall= 1\n"
     assert latest_checkpoint(tmp_path) is None
     (tmp_path / "attempt-01t_DEN_0000").write_bytes(b"x" * 100)
     (tmp_path / "attempt-01t_DEN_0001").write_bytes(b"x" * 60)  # cut short by a kill
     assert latest_checkpoint(tmp_path).name == "attempt-01t_DEN_0000"
-    (tmp_path / "attempt-02.abo").write_text("SCF ...\n")  # killed: no end line
-    (tmp_path / "attempt-02o_WFK").write_bytes(b"w")
+    assert latest_checkpoint(tmp_path, use_density=False) is None  # fresh start
+    (tmp_path / "attempt-02.abo").write_text(" ETOT  1  -1.0  -1.0E-03 1.0E-04 1.0E-03\n")
+    (tmp_path / "attempt-02o_WFK").write_bytes(b"w")  # killed: its output has no end line
     assert latest_checkpoint(tmp_path).name == "attempt-01t_DEN_0000"
-    (tmp_path / "attempt-02.abo").write_text("+Overall time at end (sec) : cpu= 1 wall= 1\n")
+    (tmp_path / "attempt-02.abo").write_text(" ETOT  1  -1.0  -1.0E-03 1.0E-04 1.0E-03\n" + end)
     assert latest_checkpoint(tmp_path).name == "attempt-02o_WFK"
+    assert latest_checkpoint(tmp_path, max_nres2=1e-2).name == "attempt-02o_WFK"
+    # stopped early (large residual): the wavefunctions are not worth resuming from
+    assert latest_checkpoint(tmp_path, max_nres2=1e-4, use_density=False) is None
 
 
 def test_pcm_vs_dft_report_on_known_results(tmp_path, pcm):

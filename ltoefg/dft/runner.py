@@ -14,14 +14,19 @@ first: the runner creates ``abinit.exit`` (the inputs set ``chkexit 1``), ABINIT
 ends after the current SCF step and writes its wavefunctions (``prtwf -1``);
 only if it has not ended within ``stop_grace_s`` is its process group killed
 (SIGTERM, then SIGKILL). ABINIT also gets SIGTERM if the runner dies
-(``setpriv --pdeathsig``). The next call starts a new attempt from the newest
-complete wavefunction file (``getwfk_filepath``), else from the newest complete
-density checkpoint (``getden_filepath``). Measured on a 6-atom cell (docs/dft.md):
-stopped after 7 of 35 SCF steps, a restart from the wavefunctions needed 18 more
-steps, one from the density 30 — ABINIT 9.6 reads the density but starts from
-random wavefunctions, which costs nearly a fresh start. A run that fails or
-does not converge gets a ``"failed"`` result with the reason (a retry resumes
-it); only ``"ok"`` results enter data sets.
+(``setpriv --pdeathsig``). The next call starts a new attempt from the
+wavefunctions of the newest cleanly ended attempt (``getwfk_filepath``) if that
+attempt had got its squared residual below ``resume_max_nres2``; otherwise it
+starts afresh — or, with ``resume_from_density``, from the newest complete
+density checkpoint (``getden_filepath``). That policy is measured (docs/dft.md
+§5.2): ABINIT 9.6 restarts the SCF without its Pulay history, and from a
+density also without wavefunctions. On LTO (structure 0, Γ, 10 Ha, 35 SCF steps
+from scratch) a restart from the wavefunctions of step 25 (nres2 1e-4) needed 21
+more steps, from those of step 11 (nres2 1.4) 41, and from the density of
+either step more than 40; on a gapped 6-atom Li₂O cell the density restart
+saved a little (30 against 35). A run that fails or does not converge gets a
+``"failed"`` result with the reason (a retry resumes it); only ``"ok"`` results
+enter data sets.
 """
 
 from __future__ import annotations
@@ -97,6 +102,12 @@ class RunOptions:
     stop_grace_s : float
         How long a stop waits for ABINIT to end cleanly (and write its
         wavefunctions) before killing it, s.
+    resume_max_nres2 : float
+        Resume from the wavefunctions of an interrupted attempt only if its last
+        squared residual was below this; an earlier stop restarts afresh (cheaper).
+    resume_from_density : bool
+        Without usable wavefunctions, start from the newest density checkpoint
+        instead of afresh (off: on LTO it costs more SCF steps than a fresh start).
     """
 
     nproc: int = 2
@@ -107,6 +118,8 @@ class RunOptions:
     keep_density: bool = True
     keep_wavefunctions: bool = False
     stop_grace_s: float = 180.0
+    resume_max_nres2: float = 1e-2
+    resume_from_density: bool = False
 
 
 def _attempts(workdir: Path) -> list[int]:
@@ -120,22 +133,35 @@ def _completed(abo: Path) -> bool:
         return False
 
 
-def latest_checkpoint(workdir: Path) -> Path | None:
-    """The file a new attempt should start from, or None.
+def _last_residual(abo: Path) -> float | None:
+    try:
+        return read_output(abo).final_residual
+    except AbinitOutputError:
+        return None
+
+
+def latest_checkpoint(
+    workdir: Path, max_nres2: float = float("inf"), use_density: bool = True
+) -> Path | None:
+    """The file a new attempt should start from, or None (start afresh).
 
     The newest wavefunction file (``attempt-NNo_WFK``) of an attempt that ended
-    cleanly (its output is complete, so the file is whole); else the newest
-    complete density file. Density checkpoints alternate between two files, so
-    one cut short by a kill is smaller than its sibling; only files of the
-    largest size are candidates.
+    cleanly (its output is complete, so the file is whole) with its last
+    squared residual ``nres2`` ≤ ``max_nres2``; else, if ``use_density``, the
+    newest complete density file. Density checkpoints alternate between two
+    files, so one cut short by a kill is smaller than its sibling; only files of
+    the largest size are candidates.
     """
-    wfk = [
-        p
-        for p in workdir.glob("attempt-*o_WFK")
-        if p.is_file() and _completed(workdir / (p.name[: -len("o_WFK")] + ".abo"))
-    ]
+    wfk = []
+    for p in workdir.glob("attempt-*o_WFK"):
+        abo = workdir / (p.name[: -len("o_WFK")] + ".abo")
+        res = _last_residual(abo) if _completed(abo) else None
+        if p.is_file() and res is not None and res <= max_nres2:
+            wfk.append(p)
     if wfk:
         return max(wfk, key=lambda p: p.stat().st_mtime)
+    if not use_density:
+        return None
     files = [p for p in workdir.glob("attempt-*_DEN*") if p.is_file() and p.stat().st_size > 0]
     if not files:
         return None
@@ -359,7 +385,7 @@ def run_structure(
     done = _attempts(workdir)
     k = (done[-1] + 1) if done else 1
     stem = f"attempt-{k:02d}"
-    restart = latest_checkpoint(workdir)
+    restart = latest_checkpoint(workdir, options.resume_max_nres2, options.resume_from_density)
     if restart is None and start_from is not None and Path(start_from).is_file():
         restart = Path(start_from).resolve()
     is_wfk = restart is not None and restart.name.endswith("_WFK")
