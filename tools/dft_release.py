@@ -51,10 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     raw["versions"][NAME] = {
         "label_method": DFT_LABEL_METHOD,
         "description": data.label_description,
-        "data": {"filename": data_path.name, "sha256": sha256(data_path)},
+        "data": {
+            "filename": data_path.name,
+            "sha256": sha256(data_path),
+            "size": data_path.stat().st_size,
+        },
         "url": None,
         "embedded": True,
-        "splits": {"filename": split_path.name, "sha256": sha256(split_path)},
+        "splits": {
+            "filename": split_path.name,
+            "sha256": sha256(split_path),
+            "size": split_path.stat().st_size,
+        },
         "n_structures": written.n_structures,
         "n_sites": written.n_sites,
         "counts": {k: int(v["n"]) for k, v in written.stats.items()},
