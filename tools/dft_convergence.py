@@ -65,13 +65,20 @@ def protocol_of(ecut: float, kmesh: tuple[int, int, int]) -> Protocol:
     )
 
 
-def run(scratch: Path, nproc: int, order: str, only: list[str] | None = None) -> None:
+def run(
+    scratch: Path,
+    nproc: int,
+    order: str,
+    only: list[str] | None = None,
+    structures: list[int] | None = None,
+) -> None:
     ds = ltoefg.load(DATASET)
     jobs = [
         (s, setting)
         for setting in SETTINGS
         for s in STRUCTURES
-        if only is None or setting_name(setting[0], setting[1]) in only
+        if (only is None or setting_name(setting[0], setting[1]) in only)
+        and (structures is None or s in structures)
     ]
     if order == "structure":
         jobs.sort(key=lambda j: STRUCTURES.index(j[0]))
@@ -138,11 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--np", type=int, default=2, dest="nproc")
     r.add_argument("--order", choices=("setting", "structure"), default="setting")
     r.add_argument("--only", nargs="+", default=None, help="run only these settings")
+    r.add_argument("--structures", nargs="+", type=int, default=None, help="only these ids")
     t = sub.add_parser("table")
     t.add_argument("--reference", default=None, help="setting to compare against")
     args = p.parse_args(argv)
     if args.cmd == "run":
-        run(args.scratch, args.nproc, args.order, args.only)
+        run(args.scratch, args.nproc, args.order, args.only, args.structures)
     else:
         print(table(args.reference))
     return 0
