@@ -304,3 +304,26 @@ def test_pcm_vs_dft_report_on_known_results(tmp_path, pcm):
         r_vzz, slope = float(cells[1]), float(cells[4])
         assert r_vzz == pytest.approx(1.0) and slope == pytest.approx(2.0)
     assert "2 structures" in table and "largest difference 0.0e+00" in table
+
+
+def test_cost_summary_of_known_results():
+    from ltoefg.dft.report import cost_summary
+
+    def res(status, steps, wall_s, cpu_s):
+        run, host = {"nproc": 2}, {"cpu": "AMD EPYC"}
+        return {
+            "status": status,
+            "scf_steps_total": steps,
+            "wall_time_s_total": wall_s,
+            "cpu_time_s": cpu_s,
+            "run": run,
+            "host": host,
+        }
+
+    assert cost_summary([res("failed", 9, 60.0, 1.0)]) == "no ok results yet"
+    line = cost_summary(
+        [res("ok", 40, 1200.0, 1800.0), res("ok", 60, 3600.0, 5400.0), res("failed", 1, 1.0, 1.0)]
+    )
+    assert line.startswith("2 ok results: SCF steps median 50 (range 40–60)")
+    assert "wall time per structure median 40 min (range 20–60) on 2 MPI ranks" in line
+    assert "last attempt median 1.00 h; CPU: AMD EPYC" in line

@@ -130,6 +130,10 @@ def table(reference: str | None = None) -> str:
     if not results:
         return "no setting is finished for every structure yet"
     ref = reference or (REFERENCE if REFERENCE in results else list(results)[-1])
+    if ref not in results:
+        return (
+            f"reference {ref!r} is not finished for every structure; finished: {', '.join(results)}"
+        )
     symbols = np.concatenate([ds.atoms(s).get_chemical_symbols() for s in STRUCTURES])
     head = (
         f"Reference: {ref}; pcm-v2 structures {', '.join(map(str, STRUCTURES))}. Columns: "

@@ -108,6 +108,12 @@ def cost_summary(results: list[dict]) -> str:
     ----------
     results : list of dict
         Result dicts (only ``ok`` ones are counted).
+
+    Returns
+    -------
+    str
+        Counts, median and range of SCF steps and wall time (min), and the median
+        of ABINIT's own ``cpu`` figure of the last attempt (h).
     """
     ok = [r for r in results if r.get("status") == "ok"]
     if not ok:
@@ -121,6 +127,6 @@ def cost_summary(results: list[dict]) -> str:
         f"{len(ok)} ok results: SCF steps median {np.median(steps):.0f} "
         f"(range {steps.min():.0f}–{steps.max():.0f}); wall time per structure median "
         f"{np.median(wall):.0f} min (range {wall.min():.0f}–{wall.max():.0f}) on "
-        f"{nproc} MPI ranks; ABINIT CPU time of the last attempt median "
-        f"{np.median(cpu):.2f} core-h; CPU: {hosts}"
+        f"{nproc} MPI ranks; ABINIT's cpu time of the last attempt median "
+        f"{np.median(cpu):.2f} h; CPU: {hosts}"
     )
