@@ -48,6 +48,7 @@ __all__ = [
 COMMAND_MODULES: list[str] = [
     "baselines.application",
     "baselines.commands",
+    "baselines.transfer",
 ]
 
 Runner = Callable[[argparse.Namespace], int]
