@@ -2,6 +2,7 @@
 
     python tools/dft_elk_check.py crystals [--scratch DIR]        # rutile, stishovite
     python tools/dft_elk_check.py lto 0 --kmesh 2 2 1 [--scratch DIR]
+    python tools/dft_elk_check.py ideal 5 [--scratch DIR]          # unrattled LTO ordering 5, Γ
 
 ``crystals`` runs rutile TiO₂ (a 4.594, c 2.959 Å, u 0.3048) and stishovite
 SiO₂ (a 4.1790, c 2.6649 Å, u 0.3062, the ABINIT EFG tutorial's cell) with
@@ -9,7 +10,10 @@ ABINIT (the production datasets and settings; stishovite with PseudoDojo's
 JTH Si.xml) and with Elk (PBE, Elk's default species and rgkmax 7), and prints
 a table of Vzz and η per site type. ``lto`` runs Elk on one pcm-v2 structure
 at a given k-mesh and compares it with the committed ABINIT result of the same
-structure and mesh (``dft-results/convergence/conv-e15-k<mesh>``).
+structure and mesh (``dft-results/convergence/conv-e15-k<mesh>``). ``ideal``
+runs both codes on the unrattled 42-atom cell of one 16d Li/Ti ordering
+(ordering 5 has a 0.73 eV PBE gap, so both SCFs converge quickly) at Γ, with
+the production settings otherwise, and compares them site by site.
 
 Elk's ``EFG.OUT`` has the opposite sign convention (Elk treats electrons as
 positive charge); its tensors are multiplied by −1 here. That this is a
@@ -61,17 +65,24 @@ def stishovite() -> Atoms:
     )
 
 
-def elk_input(atoms: Atoms, kmesh: tuple[int, int, int], folder: Path) -> Path:
-    """Write ``elk.in`` (ground state + EFG, PBE, Gaussian smearing 0.005 Ha) into ``folder``."""
+def elk_input(atoms: Atoms, kmesh: tuple[int, int, int], folder: Path, extra: str = "") -> Path:
+    """Write ``elk.in`` (ground state + EFG, PBE, Gaussian smearing 0.005 Ha) into ``folder``.
+
+    ``lmaxi 2``: Elk's EFG task needs the l = 2 part of the inner muffin-tin
+    density, which Elk's default (lmaxi 1) drops. ``nwrite 1``: STATE.OUT after
+    every SCF iteration, so a stopped run resumes (:func:`run_elk`). ``extra``:
+    more ``elk.in`` blocks, e.g. ``"rgkmax\\n  6.0\\n\\n"``.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     geom = folder / "geom.in"
     bare = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True)
     write(geom, bare, format="elk-in")
     head = (
-        "tasks\n  0\n  115\n\nxctype\n  20\n\n"
+        "tasks\n  0\n  115\n\nxctype\n  20\n\nlmaxi\n  2\n\n"
         f"ngridk\n  {kmesh[0]}  {kmesh[1]}  {kmesh[2]}\n\n"
-        "stype\n  0\n\nswidth\n  0.005\n\nmaxscl\n  200\n\n"
-        f"sppath\n '{ELK_SPECIES}'\n\n"
+        "stype\n  0\n\nswidth\n  0.005\n\nmaxscl\n  200\n\nnwrite\n  1\n\n"
+        + extra
+        + f"sppath\n '{ELK_SPECIES}'\n\n"
     )
     path = folder / "elk.in"
     path.write_text(head + geom.read_text())
@@ -100,6 +111,9 @@ def read_elk_efg(folder: Path, atoms: Atoms) -> NDArray[np.float64]:
 def run_elk(folder: Path, threads: int) -> None:
     if (folder / "EFG.OUT").is_file():
         return
+    if (folder / "STATE.OUT").is_file():  # resume a finished or stopped ground state
+        text = (folder / "elk.in").read_text()
+        (folder / "elk.in").write_text(text.replace("tasks\n  0\n", "tasks\n  1\n", 1))
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     with open(folder / "elk.log", "w") as log:
         subprocess.run(["elk-lapw"], cwd=folder, env=env, stdout=log, stderr=log, check=True)
@@ -178,8 +192,11 @@ def lto(args: argparse.Namespace) -> int:
 
     atoms = ltoefg.load("pcm-v2").atoms(args.structure)
     mesh = "".join(str(k) for k in args.kmesh)
-    folder = args.scratch / f"lto-s{args.structure:06d}-k{mesh}"
-    elk_input(atoms, tuple(args.kmesh), folder)
+    folder = args.scratch / f"lto-s{args.structure:06d}-k{mesh}-r{args.rgkmax:g}"
+    extra = f"rgkmax\n  {args.rgkmax}\n\n"
+    if args.broydpm is not None:
+        extra += f"broydpm\n  {args.broydpm[0]}  {args.broydpm[1]}\n\n"
+    elk_input(atoms, tuple(args.kmesh), folder, extra)
     run_elk(folder, args.threads)
     elk = read_elk_efg(folder, atoms)
     res = REPO / f"dft-results/convergence/conv-e15-k{mesh}/pcm-v2-s{args.structure:06d}.json"
@@ -200,6 +217,68 @@ def lto(args: argparse.Namespace) -> int:
     return 0
 
 
+def ideal_cell(ordering: int) -> Atoms:
+    """The unrattled 42-atom LTO cell of one 16d Li/Ti ordering (species sorted Li, Ti, O)."""
+    from ltoefg.data import structures as S
+
+    parent = S.parent_cell()
+    sites = np.flatnonzero(parent.arrays["wyckoff"] == "16d")
+    symbols = np.array(parent.get_chemical_symbols(), dtype=object)
+    chosen = S.enumerate_orderings(parent)[ordering]
+    symbols[sites] = "Ti"
+    symbols[sites[list(chosen.li_16d)]] = "Li"
+    atoms = parent.copy()
+    atoms.set_chemical_symbols(list(symbols))
+    rank = {"Li": 0, "Ti": 1, "O": 2}
+    order = np.argsort([rank[x] for x in atoms.get_chemical_symbols()], kind="stable")
+    return atoms[order]
+
+
+def compare_table(atoms: Atoms, abinit: NDArray, elk: NDArray) -> list[str]:
+    """Per nucleus: r(Vzz), slope, median axis angle, relative Frobenius difference."""
+    from ltoefg.dft.compare import tensor_change, vzz_axis_angle_deg
+
+    symbols = np.array(atoms.get_chemical_symbols())
+    rows = [
+        "| nucleus | sites | r(Vzz) | slope ABINIT/Elk | median ∠ Vzz axes ° "
+        "| ‖ΔV‖/‖V_Elk‖ | mean abs(Vzz) ABINIT | mean abs(Vzz) Elk |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for el in ("Li", "Ti", "O"):
+        m = symbols == el
+        va = principal_axes(abinit[m]).vzz
+        ve = principal_axes(elk[m]).vzz
+        slope = float(np.dot(va, ve) / np.dot(ve, ve))
+        angle = float(np.median(vzz_axis_angle_deg(abinit[m], elk[m])))
+        rel = tensor_change(abinit[m], elk[m])["rel_change"]
+        r = np.corrcoef(va, ve)[0, 1] if np.ptp(ve) > 0 else float("nan")
+        rows.append(
+            f"| {el} | {int(m.sum())} | {r:.3f} | {slope:.3f} | {angle:.1f} | {rel:.3f} "
+            f"| {np.abs(va).mean():.2f} | {np.abs(ve).mean():.2f} |"
+        )
+    return rows
+
+
+def ideal(args: argparse.Namespace) -> int:
+    atoms = ideal_cell(args.ordering)
+    root = args.scratch / f"ideal-ordering{args.ordering}"
+    folder = root / "abinit"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "run.abo").is_file():
+        protocol = PRODUCTION.replace(name="elk-check-ideal", kmesh=(1, 1, 1))
+        (folder / "run.abi").write_text(write_input(atoms, protocol, PSP, title="elk check"))
+        with open(folder / "run.log", "w") as log:
+            cmd = ["mpirun", "--allow-run-as-root", "-np", str(args.threads), "--bind-to", "none"]
+            subprocess.run(
+                [*cmd, "abinit", "run.abi"], cwd=folder, stdout=log, stderr=log, check=True
+            )
+    abinit = read_output(folder / "run.abo").efg
+    elk_input(atoms, (1, 1, 1), root / "elk")
+    run_elk(root / "elk", args.threads)
+    print("\n".join(compare_table(atoms, abinit, read_elk_efg(root / "elk", atoms))))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="what", required=True)
@@ -210,9 +289,18 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("lto")
     s.add_argument("structure", type=int)
     s.add_argument("--kmesh", type=int, nargs=3, default=[2, 2, 1])
+    s.add_argument("--rgkmax", type=float, default=7.0, help="Elk's R_MT·max|G+k|")
+    s.add_argument(
+        "--broydpm", type=float, nargs=2, default=None, help="Elk's Broyden mixing parameters"
+    )
     s.add_argument("--scratch", type=Path, default=Path("/work/dft-scratch/elk-check"))
     s.add_argument("--threads", type=int, default=2)
     s.set_defaults(run=lto)
+    i = sub.add_parser("ideal")
+    i.add_argument("ordering", type=int)
+    i.add_argument("--scratch", type=Path, default=Path("/work/dft-scratch/elk-check"))
+    i.add_argument("--threads", type=int, default=2)
+    i.set_defaults(run=ideal)
     args = p.parse_args(argv)
     return args.run(args)
 
