@@ -1,13 +1,14 @@
 """All-electron cross-check of the ABINIT PAW EFGs with Elk (FP-LAPW, Debian ``elk-lapw``).
 
-    python tools/dft_elk_check.py crystals [--scratch DIR]        # rutile, stishovite
+    python tools/dft_elk_check.py crystals [--scratch DIR]        # rutile, stishovite, Li2O
     python tools/dft_elk_check.py lto 0 --kmesh 2 2 1 [--scratch DIR]
     python tools/dft_elk_check.py ideal 5 [--scratch DIR]          # unrattled LTO ordering 5, Γ
 
 ``crystals`` runs rutile TiO₂ (a 4.594, c 2.959 Å, u 0.3048) and stishovite
 SiO₂ (a 4.1790, c 2.6649 Å, u 0.3062, the ABINIT EFG tutorial's cell) with
 ABINIT (the production datasets and settings; stishovite with PseudoDojo's
-JTH Si.xml) and with Elk (PBE, Elk's default species and rgkmax 7), and prints
+JTH Si.xml) and antifluorite Li₂O with one Li moved off its cubic site, with
+ABINIT and with Elk (PBE, Elk's default species and rgkmax 7), and prints
 a table of Vzz and η per site type. ``lto`` runs Elk on one pcm-v2 structure
 at a given k-mesh and compares it with the committed ABINIT result of the same
 structure and mesh (``dft-results/convergence/conv-e15-k<mesh>``). ``ideal``
@@ -131,7 +132,19 @@ xred 0 0 0  0.3062 0.3062 0
 """
 
 
-def abinit_efg(atoms: Atoms, folder: Path) -> tuple[list[str], NDArray]:
+def li2o_distorted() -> Atoms:
+    """Antifluorite Li2O (a 4.61 Å, primitive cell) with one Li moved by (0.06, −0.04, 0.02) Å:
+    no Ti, so it separates the Li dataset from the Ti–O question."""
+    a = 4.61
+    cell = 0.5 * a * np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]])
+    atoms = Atoms("OLi2", cell=cell, scaled_positions=[[0, 0, 0], [0.25] * 3, [0.75] * 3], pbc=True)
+    atoms.positions[1] += [0.06, -0.04, 0.02]
+    return atoms
+
+
+def abinit_efg(
+    atoms: Atoms, folder: Path, kmesh: tuple[int, int, int] = (4, 4, 6)
+) -> tuple[list[str], NDArray]:
     """Species and EFG (V/Å²) of every atom from ABINIT, in ABINIT's atom order: the
     production settings for rutile, the ABINIT tutorial's stishovite input at 15 Ha."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -141,7 +154,7 @@ def abinit_efg(atoms: Atoms, folder: Path) -> tuple[list[str], NDArray]:
         if stishovite:
             text = STISHOVITE_ABINIT.format(psp=PSP)
         else:
-            protocol = PRODUCTION.replace(name="elk-check", kmesh=(4, 4, 6))
+            protocol = PRODUCTION.replace(name="elk-check", kmesh=kmesh, use_symmetry=False)
             text = write_input(atoms, protocol, PSP, title="elk cross-check")
         (folder / "run.abi").write_text(text)
         with open(folder / "run.log", "w") as log:
@@ -173,10 +186,14 @@ def crystals(args: argparse.Namespace) -> int:
         "| crystal | site | ABINIT Vzz V/Å² / η | Elk Vzz V/Å² / η |",
         "|---|---|---|---|",
     ]
-    cases = (("rutile", rutile(), (4, 4, 6)), ("stishovite", stishovite(), (8, 8, 6)))
+    cases = (
+        ("rutile", rutile(), (4, 4, 6)),
+        ("stishovite", stishovite(), (8, 8, 6)),
+        ("Li2O, one Li moved", li2o_distorted(), (4, 4, 4)),
+    )
     for name, atoms, kmesh in cases:
-        ab = abinit_efg(atoms, args.scratch / name / "abinit")
-        folder = args.scratch / name / "elk"
+        ab = abinit_efg(atoms, args.scratch / name.split(",")[0] / "abinit", kmesh)
+        folder = args.scratch / name.split(",")[0] / "elk"
         elk_input(atoms, kmesh, folder)
         run_elk(folder, args.threads)
         elk = (atoms.get_chemical_symbols(), read_elk_efg(folder, atoms))
