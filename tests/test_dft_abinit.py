@@ -4,6 +4,9 @@ Known answers: the EFG at a site of cubic symmetry is zero; ABINIT's point-charg
 EFG equals the package's Ewald EFG (same units, sign, frame); rutile ⁴⁷Ti/¹⁷O
 CQ and η at the production ecut equal the values measured in /work/shared/dft
 (README: Ti CQ −11.82 MHz, η 0.418; O CQ 2.89 MHz, η 0.857 at 15 Ha, 4×4×6).
+Those rutile values are regression values of the protocol; the O EFG is not
+the physical one (all-electron and experiment disagree by 2×): a strict xfail
+records that, so the day it passes the documentation has to change too.
 """
 
 from __future__ import annotations
@@ -65,17 +68,23 @@ def test_abinit_point_charge_efg_equals_ewald(tmp_path):
     np.testing.assert_allclose(abinit_pc, ours, atol=1e-4, rtol=0)
 
 
-def test_rutile_ti_and_o_quadrupole_couplings(tmp_path):
+@pytest.fixture(scope="module")
+def rutile_efg(tmp_path_factory) -> tuple[np.ndarray, np.ndarray]:
+    """Rutile with the production protocol at 4×4×6: (symbols, EFG V/Å²), run once."""
     a, c, u = 4.594, 2.959, 0.3048  # as /work/shared/dft/rutile-e15.abi
     rutile = crystal(
         ["Ti", "O"], basis=[(0, 0, 0), (u, u, 0)], spacegroup=136, cellpar=[a, a, c, 90, 90, 90]
     )
     p = PRODUCTION.replace("test-rutile", kmesh=(4, 4, 6))
-    res = run_structure(rutile, p, tmp_path / "rutile", OPTIONS)
+    res = run_structure(rutile, p, tmp_path_factory.mktemp("rutile"), OPTIONS)
     assert res["status"] == "ok", res.get("reason")
-    pas = principal_axes(np.asarray(res["efg"]))
+    return np.array(rutile.get_chemical_symbols()), np.asarray(res["efg"])
+
+
+def test_rutile_ti_and_o_quadrupole_couplings(rutile_efg):
+    symbols, efg = rutile_efg
+    pas = principal_axes(efg)
     eta = eta_from_eigenvalues(pas.eigenvalues)
-    symbols = np.array(rutile.get_chemical_symbols())
     ti, o = symbols == "Ti", symbols == "O"
     cq_ti = cq_khz(pas.vzz[ti], "Ti") / 1000
     cq_o = np.abs(cq_khz(pas.vzz[o], "O")) / 1000
@@ -83,3 +92,17 @@ def test_rutile_ti_and_o_quadrupole_couplings(tmp_path):
     np.testing.assert_allclose(eta[ti], 0.418, atol=0.01)
     np.testing.assert_allclose(cq_o, 2.89, rtol=0.01)
     np.testing.assert_allclose(eta[o], 0.857, atol=0.01)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ABINIT 9.6 with Debian's Ti PAW datasets gives rutile's O EFG 2.1x too large and of "
+    "the wrong sign (docs/dft.md §4, §5.4); if this passes, the datasets or ABINIT changed: "
+    "redo the all-electron check (tools/dft_elk_check.py) before any production",
+)
+def test_rutile_o_efg_matches_all_electron_and_experiment(rutile_efg):
+    """Published: abs(Vzz) of O in rutile 23.8 V/Å² (exp.), 22.1 (VASP), Elk here 21.85 V/Å²
+    with Vzz > 0 along [110] (Choudhary et al., Sci. Data 7, 362 (2020); docs/dft.md §4)."""
+    symbols, efg = rutile_efg
+    vzz = principal_axes(efg[symbols == "O"]).vzz
+    np.testing.assert_allclose(vzz, 21.85, rtol=0.15)
