@@ -1,6 +1,6 @@
 """All-electron cross-check of the ABINIT PAW EFGs with Elk (FP-LAPW, Debian ``elk-lapw``).
 
-    python tools/dft_elk_check.py crystals [--scratch DIR]        # rutile, stishovite, Li2O
+    python tools/dft_elk_check.py crystals [--scratch DIR]   # rutile, stishovite, Li2O, Li3N
     python tools/dft_elk_check.py lto 0 --kmesh 2 2 1 [--scratch DIR]
     python tools/dft_elk_check.py ideal 5 [--scratch DIR]          # unrattled LTO ordering 5, Γ
 
@@ -64,6 +64,15 @@ def stishovite() -> Atoms:
     return crystal(
         ["Si", "O"], [(0, 0, 0), (u, u, 0)], spacegroup=136, cellpar=[a, a, c, 90, 90, 90]
     )
+
+
+def li3n() -> Atoms:
+    """Li₃N, P6/mmm, a 3.648, c 3.875 Å: Li(1b) at (0, 0, ½), Li(2c), N(1a); a Li EFG with
+    published experimental values and no Ti."""
+    a, c = 3.648, 3.875
+    cell = [[a, 0, 0], [-a / 2, a * np.sqrt(3) / 2, 0], [0, 0, c]]
+    frac = [[0, 0, 0.5], [1 / 3, 2 / 3, 0], [2 / 3, 1 / 3, 0], [0, 0, 0]]
+    return Atoms("Li3N", cell=cell, scaled_positions=frac, pbc=True)
 
 
 def elk_input(atoms: Atoms, kmesh: tuple[int, int, int], folder: Path, extra: str = "") -> Path:
@@ -142,6 +151,20 @@ def li2o_distorted() -> Atoms:
     return atoms
 
 
+LI3N_ABINIT = """# Li3N with the protocol's Li dataset and PseudoDojo JTH PBE N
+pp_dirpath "{psp}"
+pseudos "li.PBE.atompaw.paw, Pseudodojo_paw_pbe_standard/N.xml"
+ixc 11  usexcnhat 0
+prtefg 2  quadmom -0.0401 0.02044
+ecut 20  pawecutdg 40  nstep 60  tolvrs 1.0d-10  ngkpt 8 8 8  nshiftk 1  shiftk 0 0 0
+occopt 7  tsmear 0.005
+prtden 0  prtwf 0  prteig 0
+acell 3.648 3.648 3.875 angstrom  angdeg 90 90 120
+znucl 3 7  natom 4  ntypat 2  typat 1 1 1 2
+xred 0 0 0.5  0.333333333333 0.666666666667 0  0.666666666667 0.333333333333 0  0 0 0
+"""
+
+
 def abinit_efg(
     atoms: Atoms, folder: Path, kmesh: tuple[int, int, int] = (4, 4, 6)
 ) -> tuple[list[str], NDArray]:
@@ -153,6 +176,8 @@ def abinit_efg(
     if not out.is_file():
         if stishovite:
             text = STISHOVITE_ABINIT.format(psp=PSP)
+        elif "N" in atoms.get_chemical_symbols():
+            text = LI3N_ABINIT.format(psp=PSP)
         else:
             protocol = PRODUCTION.replace(name="elk-check", kmesh=kmesh, use_symmetry=False)
             text = write_input(atoms, protocol, PSP, title="elk cross-check")
@@ -166,18 +191,23 @@ def abinit_efg(
 
 
 def site_table(name: str, efg: dict[str, tuple[list[str], NDArray]]) -> list[str]:
-    """One row per species: Vzz and η of its first site in each code (all sites of a
-    species are symmetry-equivalent in these crystals)."""
+    """One row per site type: Vzz and η of its first site in each code (rutile, stishovite:
+    all sites of a species are equivalent; Li₂O: the moved Li; Li₃N: Li(1b), Li(2c))."""
     rows = []
-    species = list(dict.fromkeys(next(iter(efg.values()))[0]))
-    for el in species:
+    first = next(iter(efg.values()))[0]
+    sites = list(dict.fromkeys(first))
+    if first.count("Li") == 3:  # Li3N: Li(1b) and Li(2c) differ
+        sites = [("Li", 0, "Li(1b)"), ("Li", 1, "Li(2c)"), ("N", 0, "N")]
+    else:
+        sites = [(el, 0, el) for el in sites]
+    for el, k, label in sites:
         cells = []
         for symbols, tensors in efg.values():
-            i = symbols.index(el)
+            i = [j for j, x in enumerate(symbols) if x == el][k]
             pas = principal_axes(tensors[i : i + 1])
             eta = eta_from_eigenvalues(pas.eigenvalues)[0]
             cells.append(f"{pas.vzz[0]:+.2f} / {eta:.3f}")
-        rows.append(f"| {name} | {el} | " + " | ".join(cells) + " |")
+        rows.append(f"| {name} | {label} | " + " | ".join(cells) + " |")
     return rows
 
 
@@ -190,6 +220,7 @@ def crystals(args: argparse.Namespace) -> int:
         ("rutile", rutile(), (4, 4, 6)),
         ("stishovite", stishovite(), (8, 8, 6)),
         ("Li2O, one Li moved", li2o_distorted(), (4, 4, 4)),
+        ("Li3N", li3n(), (8, 8, 8)),
     )
     for name, atoms, kmesh in cases:
         ab = abinit_efg(atoms, args.scratch / name.split(",")[0] / "abinit", kmesh)
