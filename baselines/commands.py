@@ -29,6 +29,23 @@ def _nuclei(text: str) -> tuple[str, ...]:
     return nuclei
 
 
+def entry_hyperparameters(path: Path) -> dict[str, Any]:
+    """The ``hyperparameters`` field of a leaderboard entry file (per nucleus).
+
+    Raises
+    ------
+    CommandError
+        If the file cannot be read, is not JSON, or has no such field (a JSON object).
+    """
+    try:
+        record = json.loads(path.read_text())[C.LB_HYPERPARAMETERS]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CommandError(f"{path}: not a readable leaderboard entry ({exc}).") from None
+    if not isinstance(record, dict):
+        raise CommandError(f"{path}: its hyperparameters are not a JSON object; use an entry.")
+    return record
+
+
 #: ``--model`` choices → baseline keys of :data:`baselines.pipeline.MODELS`.
 MODEL_CHOICES: dict[str, list[str]] = {
     "tensor": ["tensor"],
@@ -241,14 +258,7 @@ def _run_train(args: argparse.Namespace) -> int:
             raise CommandError(f"{args.hypers}: not a valid hyperparameter file ({exc}).") from None
     if args.n_active is not None:
         hypers = dataclasses.replace(hypers, n_active=args.n_active)
-    fixed = None
-    if args.hypers_from is not None:
-        try:
-            fixed = json.loads(args.hypers_from.read_text())[C.LB_HYPERPARAMETERS]
-        except (OSError, ValueError, KeyError) as exc:
-            raise CommandError(
-                f"{args.hypers_from}: not a readable leaderboard entry ({exc})."
-            ) from None
+    fixed = None if args.hypers_from is None else entry_hyperparameters(args.hypers_from)
     opts = P.RunOptions(
         dataset=args.dataset,
         split=args.split,
@@ -327,10 +337,7 @@ def _run_curve(args: argparse.Namespace) -> int:
     )
     for kind, path in sources:
         if path is not None:
-            try:
-                entries[kind] = json.loads(path.read_text())[C.LB_HYPERPARAMETERS]
-            except (OSError, ValueError, KeyError) as exc:
-                raise CommandError(f"{path}: not a readable leaderboard entry ({exc}).") from None
+            entries[kind] = entry_hyperparameters(path)
     import ltoefg
 
     table = L.learning_curve(

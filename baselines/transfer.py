@@ -38,6 +38,7 @@ from numpy.typing import NDArray
 from ltoefg import constants as C
 
 from .cli import CommandError, command
+from .commands import _nuclei, entry_hyperparameters
 
 #: Model name of the transfer entry; ``{source}`` is the source data set.
 TRANSFER_MODEL = "λ-SOAP SA-GPR trained on {source} (transfer)"
@@ -75,16 +76,35 @@ def training_ids(source: Any, nucleus: str, excluded: NDArray[np.int64]) -> NDAr
     return np.sort(ids[keep])
 
 
+def tuned_tensor_hypers(
+    record: dict[str, Any], nuclei: tuple[str, ...], source: str = "--hypers-from"
+) -> dict[str, dict[str, float]]:
+    """Per nucleus, the tuned λ-SOAP factors (cutoff, width, regularisation) of an entry.
+
+    Raises
+    ------
+    CommandError
+        If a nucleus is missing or its record is not a tuned λ-SOAP record.
+    """
+    from . import pipeline as P
+
+    out = {}
+    for nucleus in nuclei:
+        try:
+            out[nucleus] = P._best_from_record(C.KIND_TENSOR, record[nucleus])["score"]
+        except (KeyError, TypeError, AttributeError):
+            raise CommandError(
+                f"{source}: the entry has no tuned λ-SOAP hyperparameters for {nucleus}; "
+                "pass the entry of a λ-SOAP SA-GPR run on the source data set."
+            ) from None
+    return out
+
+
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", default=C.DEFAULT_DATASET, help="training data set (labels)")
     p.add_argument("--target", default="dft-pbe-v1", help="data set (or .h5 file) to score on")
     p.add_argument("--split", choices=C.SPLITS, default="structure")
-    p.add_argument(
-        "--nuclei",
-        type=lambda s: tuple(n.strip() for n in s.split(",") if n.strip()),
-        default=C.NUCLEI,
-        help="e.g. Li,Ti,O",
-    )
+    p.add_argument("--nuclei", type=_nuclei, default=C.NUCLEI, help="e.g. Li,Ti,O")
     p.add_argument(
         "--n-train", type=int, default=None, help="training sites per nucleus (default all)"
     )
@@ -108,17 +128,11 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     from .commands import _files_written, _summary
 
-    bad = [n for n in args.nuclei if n not in C.NUCLEI]
-    if bad or not args.nuclei:
-        raise CommandError(f"--nuclei must be among {', '.join(C.NUCLEI)}.")
     fixed = None
     if args.hypers_from is not None:
-        try:
-            fixed = json.loads(args.hypers_from.read_text())[C.LB_HYPERPARAMETERS]
-        except (OSError, ValueError, KeyError) as exc:
-            raise CommandError(
-                f"{args.hypers_from}: not a readable leaderboard entry ({exc})."
-            ) from None
+        record = entry_hyperparameters(args.hypers_from)
+        fixed = tuned_tensor_hypers(record, args.nuclei, source=str(args.hypers_from))
+        fixed_names = args.hypers_from.name
     written: list[Path] = []
     report, _ = run_transfer(
         args.source,
@@ -128,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
         args.out,
         n_train=args.n_train,
         fixed=fixed,
-        fixed_source=args.hypers_from.name if args.hypers_from is not None else "",
+        fixed_source=fixed_names if fixed is not None else "",
         n_active=args.n_active,
         tag=args.tag,
         root=None if args.no_entries else _repo(),
@@ -174,7 +188,8 @@ def run_transfer(
     n_train : int, optional
         Training sites per nucleus (seeded subset; default all eligible).
     fixed : dict, optional
-        ``hyperparameters`` field of a tuned source entry (per nucleus).
+        Per nucleus, the tuned λ-SOAP factors (:func:`tuned_tensor_hypers` of a
+        source entry's ``hyperparameters``).
     fixed_source : str
         File name of that entry.
     n_active : int, optional
@@ -231,9 +246,7 @@ def run_transfer(
         tgt = P.nucleus_data(target, scored, nucleus)
         hypers = P.QUICK_HYPERS
         if fixed is not None:
-            hypers = dataclasses.replace(
-                hypers, **P._best_from_record(C.KIND_TENSOR, fixed[nucleus])["score"]
-            )
+            hypers = dataclasses.replace(hypers, **fixed[nucleus])
         if n_active is not None:
             hypers = dataclasses.replace(hypers, n_active=n_active)
         log(f"{name}: fitting {nucleus} on {ids.size} {source.name} sites")

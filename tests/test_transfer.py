@@ -100,3 +100,21 @@ def test_transfer_predicts_the_target_sites_it_names(tmp_path: Path) -> None:
 
 
 TARGET_IDS_ARRAY = np.array(TARGET_IDS)
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["not json", '{"hyperparameters": [1, 2]}', '{"hyperparameters": {"Ti": {"hypers": {}}}}'],
+)
+def test_a_bad_hypers_entry_gets_one_sentence_and_status_2(tmp_path: Path, capsys, content) -> None:
+    from baselines import cli
+
+    entry = tmp_path / "entry.json"
+    entry.write_text(content)
+    out = tmp_path / "out"
+    argv = ["transfer", "--hypers-from", str(entry), "--nuclei", "Li", "--out", str(out)]
+    assert cli.main([*argv, "--no-entries"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("baselines transfer: error:") and str(entry) in err
+    assert len(err.splitlines()) == 1
+    assert not out.exists()

@@ -235,7 +235,6 @@ def crystals(args: argparse.Namespace) -> int:
 
 def lto(args: argparse.Namespace) -> int:
     import ltoefg
-    from ltoefg.dft.compare import tensor_change, vzz_axis_angle_deg
     from ltoefg.dft.results import read_result, result_efg
 
     atoms = ltoefg.load("pcm-v2").atoms(args.structure)
@@ -249,19 +248,7 @@ def lto(args: argparse.Namespace) -> int:
     elk = read_elk_efg(folder, atoms)
     res = REPO / f"dft-results/convergence/conv-e15-k{mesh}/pcm-v2-s{args.structure:06d}.json"
     abinit = result_efg(read_result(res))[0]
-    symbols = np.array(atoms.get_chemical_symbols())
-    head = "| nucleus | r(Vzz) | slope ABINIT/Elk | median ∠ Vzz axes ° | ‖ΔV‖/‖V_Elk‖ |"
-    print(head)
-    print("|---|---|---|---|---|")
-    for el in ("Li", "Ti", "O"):
-        m = symbols == el
-        va = principal_axes(abinit[m]).vzz
-        ve = principal_axes(elk[m]).vzz
-        slope = float(np.dot(va, ve) / np.dot(ve, ve))
-        angle = float(np.median(vzz_axis_angle_deg(abinit[m], elk[m])))
-        rel = tensor_change(abinit[m], elk[m])["rel_change"]
-        r = np.corrcoef(va, ve)[0, 1]
-        print(f"| {el} | {r:.3f} | {slope:.3f} | {angle:.1f} | {rel:.3f} |")
+    print("\n".join(compare_table(atoms, abinit, elk)))
     return 0
 
 
