@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import http.server
 import shutil
 import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -146,22 +148,58 @@ def test_two_processes_fetching_at_once_leave_one_good_file(server, env, monkeyp
 
 
 # ------------------------------------------------------------ hostile servers (issue 11)
+#: (Accept-Encoding received, Content-Encoding sent) per request, by hostile server URL.
+SEEN: dict[str, list[tuple[str | None, str | None]]] = {}
+#: Longest a hostile handler keeps a connection, seconds (its thread then ends by itself).
+HANDLER_LIFETIME_S = 8.0
+
+
+@functools.cache
+def _encoded(encoding: str) -> bytes:
+    """The pcm-v1 file as a server sends it with ``Content-Encoding: encoding``."""
+    good = (registry.FILES_DIR / _entry().data.filename).read_bytes()
+    if encoding == "gzip":
+        return gzip.compress(good, compresslevel=1)
+    if encoding == "deflate":  # RFC 9110 "deflate" = zlib format
+        return zlib.compress(good, 1)
+    if encoding == "raw-deflate":  # what some servers send as "deflate"
+        obj = zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)
+        return obj.compress(good) + obj.flush()
+    raise ValueError(encoding)
+
+
 class _Hostile(http.server.BaseHTTPRequestHandler):
-    """mode "slow": one byte per 0.2 s; "endless": bytes until the client hangs up;
-    "liar": a Content-Length far beyond the registered size."""
+    """mode "slow": one byte per 0.2 s; "silent": headers, then nothing; "endless":
+    bytes until the client hangs up; "liar": a Content-Length far beyond the
+    registered size; "<encoding>-always": the file compressed whatever the client
+    asks; "gzip-when-asked": compressed only if the client accepts gzip;
+    "br-always": a Content-Encoding ltoefg does not decode; "gzip-broken":
+    gzip headers on bytes that are not gzip.  ``seen`` records (Accept-Encoding
+    received, Content-Encoding sent) per request."""
 
     mode = "slow"
+    seen: list[tuple[str | None, str | None]] = []
 
     def log_message(self, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        stop = time.monotonic() + HANDLER_LIFETIME_S
+        if self.mode.endswith(("-always", "-when-asked", "-broken")):
+            self._send_encoded()
+            return
         self.send_response(200)
         if self.mode == "liar":
             self.send_header("Content-Length", str(10**12))
+        if self.mode == "silent":
+            self.send_header("Content-Length", str(_entry().data.size))
         self.end_headers()
         try:
-            while True:
+            if self.mode == "silent":
+                self.wfile.flush()
+                threading.Event().wait(HANDLER_LIFETIME_S)
+                return
+            while time.monotonic() < stop:
                 if self.mode == "slow":
                     self.wfile.write(b"x")
                     self.wfile.flush()
@@ -171,18 +209,46 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
         except OSError:  # the client gave up
             return
 
+    def _send_encoded(self) -> None:
+        accepted = self.headers.get("Accept-Encoding")
+        encoding: str | None = self.mode.rsplit("-", 2 if "-when-" in self.mode else 1)[0]
+        if self.mode == "gzip-when-asked" and "gzip" not in (accepted or ""):
+            encoding = None
+        if encoding is None:
+            body = (registry.FILES_DIR / _entry().data.filename).read_bytes()
+        elif self.mode == "gzip-broken":
+            body = b"\x1f\x8b" + b"not gzip at all" * 100
+        elif encoding == "br":
+            body = b"\x0b\x02\x80hello\x03"
+        else:
+            body = _encoded(encoding)
+        sent = "deflate" if encoding == "raw-deflate" else encoding
+        self.seen.append((accepted, sent))
+        self.send_response(200)
+        if sent is not None:
+            self.send_header("Content-Encoding", sent)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:
+            return
+
 
 @pytest.fixture
 def hostile_server() -> Iterator[Callable[[str], str]]:
     servers = []
 
     def start(mode: str) -> str:
-        handler = type(f"_Hostile_{mode}", (_Hostile,), {"mode": mode})
+        seen: list[tuple[str | None, str | None]] = []
+        handler = type(f"_Hostile_{mode}", (_Hostile,), {"mode": mode, "seen": seen})
         httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         httpd.daemon_threads = True
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         servers.append(httpd)
-        return f"http://127.0.0.1:{httpd.server_address[1]}"
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        SEEN[url] = seen
+        return url
 
     yield start
     for httpd in servers:
@@ -267,3 +333,108 @@ def test_registry_sizes_match_the_shipped_files() -> None:
             path = None if item is None else registry.FILES_DIR / item.filename
             if path is not None and path.is_file() and item.size is not None:
                 assert item.size == path.stat().st_size, item.filename
+
+
+# ------------------------------------------- minimum rate and Content-Encoding (issue 19)
+@pytest.mark.parametrize(("mode", "rate"), [("slow", "[1-9]"), ("silent", "0")])
+def test_stalling_server_falls_below_the_minimum_rate(
+    env, monkeypatch, hostile_server, capsys, mode: str, rate: str
+) -> None:
+    """A trickle (5 bytes/s) or headers-then-nothing is abandoned once the rate is checked:
+    one sentence naming the URL and the knob, status 2, no retry, nothing left behind."""
+    _entry()
+    url = hostile_server(mode)
+    monkeypatch.setenv(fetch.ENV_DATA_URL, url)
+    monkeypatch.setenv(fetch.ENV_FETCH_MIN_RATE, "1000")
+    monkeypatch.setattr(fetch, "RATE_GRACE_S", 0.6)
+    monkeypatch.setattr(fetch, "RATE_WINDOW_S", 0.6)
+    monkeypatch.setattr(fetch, "DEFAULT_RETRIES", 2)  # a stall is final: not retried
+    t0 = time.monotonic()
+    assert main(["fetch", VERSION]) == 2
+    elapsed = time.monotonic() - t0
+    assert elapsed < 3.0, elapsed  # the default time limit is 700 s; silence once took 95 s
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith(f"ltoefg: error: {url}/{_entry().data.filename}: "), err
+    assert "below the minimum of 1000 bytes/s" in err and fetch.ENV_FETCH_MIN_RATE in err
+    assert err.endswith(".")
+    assert _leftovers(env) == [] and not (env / VERSION).exists()
+    with pytest.raises(DataError, match=rf"sent {rate} bytes/s over 0\.[0-9] s, below"):
+        fetch.fetch(VERSION, retries=0, min_rate=50, grace_s=0.3, window_s=0.3)
+    assert _leftovers(env) == []
+
+
+def test_minimum_rate_from_the_environment_must_be_positive(env, monkeypatch) -> None:
+    _entry()
+    monkeypatch.setenv(fetch.ENV_DATA_URL, "http://127.0.0.1:9")
+    for text in ("fast", "0", "-5", "inf"):
+        monkeypatch.setenv(fetch.ENV_FETCH_MIN_RATE, text)
+        with pytest.raises(DataError, match="is not a positive number of bytes per second"):
+            fetch.fetch(VERSION, retries=0)
+
+
+def test_default_limits_follow_the_registered_size(env, monkeypatch) -> None:
+    """Default deadline = DEADLINE_BASE_S + size / MIN_RATE_BPS (60 s + 639.5 s for pcm-v1)."""
+    entry = _entry()
+    seen: dict[str, float] = {}
+
+    class Spy(fetch.BoundedDownloader):
+        def __call__(self, url, output_file, pooch_obj=None, check_only=False):  # noqa: ANN001
+            seen.update(left=self.deadline - time.monotonic(), rate=self.min_rate)
+            seen.update(grace=self.grace_s, window=self.window_s)
+            raise DataError("spy")
+
+    monkeypatch.setattr(fetch, "BoundedDownloader", Spy)
+    monkeypatch.setenv(fetch.ENV_DATA_URL, "http://127.0.0.1:9")
+    monkeypatch.delenv(fetch.ENV_FETCH_TIMEOUT, raising=False)
+    monkeypatch.delenv(fetch.ENV_FETCH_MIN_RATE, raising=False)
+    with pytest.raises(DataError, match="spy"):
+        fetch.fetch(VERSION, retries=0)
+    assert seen["left"] == pytest.approx(60.0 + entry.data.size / 10_000.0, abs=1.0)
+    assert (seen["rate"], seen["grace"], seen["window"]) == (10_000.0, 30.0, 30.0)
+
+
+@pytest.mark.parametrize(
+    ("mode", "sent"),
+    [
+        ("gzip-always", "gzip"),
+        ("deflate-always", "deflate"),
+        ("raw-deflate-always", "deflate"),
+        ("gzip-when-asked", None),
+    ],
+)
+def test_content_encoding_is_decoded_or_avoided(
+    env, monkeypatch, hostile_server, mode: str, sent: str | None
+) -> None:
+    """A server that compresses although identity was asked is decoded; one that honours
+    identity sends the file as it is. Either way the cached file is the original, byte
+    for byte (before issue 19 the first three were refused as hash mismatches)."""
+    entry = _entry()
+    url = hostile_server(mode)
+    monkeypatch.setenv(fetch.ENV_DATA_URL, url)
+    path = fetch.fetch(VERSION, retries=0)
+    assert SEEN[url] == [("identity", sent)]
+    if sent is not None:
+        assert len(_encoded(mode.removesuffix("-always"))) < entry.data.size
+    original = (registry.FILES_DIR / entry.data.filename).read_bytes()
+    assert path.read_bytes() == original
+    assert fetch.sha256(path) == entry.data.sha256
+    assert [p.name for p in _leftovers(env)] == [entry.data.filename]
+
+
+@pytest.mark.parametrize(
+    ("mode", "words"),
+    [("br-always", "Content-Encoding 'br'"), ("gzip-broken", "cannot be decoded")],
+)
+def test_undecodable_content_encoding_is_one_sentence(
+    env, monkeypatch, hostile_server, capsys, mode: str, words: str
+) -> None:
+    _entry()
+    url = hostile_server(mode)
+    monkeypatch.setenv(fetch.ENV_DATA_URL, url)
+    monkeypatch.setattr(fetch, "DEFAULT_RETRIES", 0)
+    assert main(["fetch", VERSION]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert url in err and words in err and fetch.ENV_DATA_URL in err
+    assert _leftovers(env) == []
