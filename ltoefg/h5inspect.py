@@ -182,30 +182,59 @@ def check_dataset(dset: h5py.Dataset) -> DatasetInfo:
 
 
 def scalar_string_attribute(obj: h5py.HLObject, name: str, max_bytes: int) -> str | None:
-    """A root attribute as text, checked from its metadata first; None if absent.
+    """A string attribute as text, checked from its metadata first; None if absent.
+
+    The one reader of submission attributes: whatever the attribute, the same
+    rules hold.
+
+    Parameters
+    ----------
+    obj : h5py.HLObject
+        The file (root group) or object that holds the attribute.
+    name : str
+        Attribute name.
+    max_bytes : int
+        Longest accepted value, bytes of UTF-8.
+
+    Returns
+    -------
+    str or None
+        The value, or None if the attribute does not exist.
 
     Raises
     ------
     UnsafeHDF5Error
-        Not a scalar (or one-element) string, larger than ``max_bytes`` as
-        declared, or not UTF-8.
+        Not a single string: an array (even of one element), an empty (null)
+        attribute, a number or another type; longer than ``max_bytes`` (as
+        declared or as read); or bytes that are not UTF-8.
     """
     key = name.encode("utf-8")
     if not h5py.h5a.exists(obj.id, key):
         return None
     attr = h5py.h5a.open(obj.id, key)
-    if attr.shape not in ((), (1,)) or h5py.check_string_dtype(attr.dtype) is None:
-        raise UnsafeHDF5Error(f"the attribute '{name}' is not a string")
+    what = f"the attribute '{name}'"
+    try:
+        shape, dtype = attr.shape, attr.dtype
+    except Exception as exc:  # noqa: BLE001 - h5py cannot map some HDF5 types
+        raise UnsafeHDF5Error(f"{what} is not a string (its type cannot be read: {exc})") from None
+    if shape is None or attr.get_space().get_simple_extent_type() == h5py.h5s.NULL:
+        raise UnsafeHDF5Error(f"{what} is not a string but empty (no value)")
+    if shape != ():
+        raise UnsafeHDF5Error(
+            f"{what} is not a string but an array of shape {shape}; store a single string"
+        )
+    if h5py.check_string_dtype(dtype) is None:
+        kind = "a number" if dtype.kind in "biufc" else "a value"
+        raise UnsafeHDF5Error(f"{what} is not a string but {kind} of type {dtype}")
     if attr.get_storage_size() > max_bytes:
-        raise UnsafeHDF5Error(f"the attribute '{name}' is longer than {max_bytes} bytes")
+        raise UnsafeHDF5Error(f"{what} is longer than {max_bytes} bytes")
     value = obj.attrs[name]
-    if isinstance(value, np.ndarray):
-        value = value.reshape(-1)[0]
-    if isinstance(value, (bytes, np.bytes_)):
-        try:
-            value = bytes(value).decode("utf-8")
-        except UnicodeDecodeError:
-            raise UnsafeHDF5Error(f"the attribute '{name}' is not UTF-8 text") from None
-    if len(str(value).encode("utf-8")) > max_bytes:
-        raise UnsafeHDF5Error(f"the attribute '{name}' is longer than {max_bytes} bytes")
-    return str(value)
+    try:  # h5py returns fixed-length strings as bytes, variable-length ones as str
+        # (invalid UTF-8 as surrogates, which do not encode)
+        text = bytes(value).decode("utf-8") if isinstance(value, bytes) else str(value)
+        size = len(text.encode("utf-8"))
+    except UnicodeError:
+        raise UnsafeHDF5Error(f"{what} is not UTF-8 text") from None
+    if size > max_bytes:
+        raise UnsafeHDF5Error(f"{what} is longer than {max_bytes} bytes")
+    return text

@@ -4,8 +4,9 @@ Order of the checks (each failure is one sentence naming the file and group):
 
 1. the path is a regular, non-empty file of at most
    :data:`ltoefg.submission.MAX_FILE_BYTES` with the HDF5 signature;
-2. the root attributes are scalar strings of at most
-   :data:`ltoefg.submission.MAX_ATTRIBUTE_BYTES`, checked from their metadata;
+2. the root attributes are scalar (not one-element array) UTF-8 strings of at
+   most :data:`ltoefg.submission.MAX_ATTRIBUTE_BYTES`, checked from their
+   metadata by :func:`ltoefg.h5inspect.scalar_string_attribute`;
 3. the root holds only nucleus groups, reached by hard links; each group holds
    only the members of its kind, reached by hard links or by soft links to a
    member of the same group (:func:`ltoefg.h5inspect.member`);

@@ -515,6 +515,50 @@ CASES: list[tuple[str, str, Mutation, list[str], str, tuple[str, ...]]] = [
 ]
 
 
+def _create_attr(name: str, value: object, dtype: object) -> Mutation:
+    def mutate(path: Path, ds: ltoefg.Dataset) -> None:
+        with h5py.File(path, "r+") as f:
+            f.attrs.create(name, value, dtype=dtype)
+
+    return mutate
+
+
+#: issue 19: the forms a root attribute must not take, refused by the one attribute reader
+#: (form, mutation for attribute ``a``, words of the message)
+ATTRIBUTE_FORMS: list[tuple[str, Callable[[str], Mutation], tuple[str, ...]]] = [
+    (
+        "one-string-array",
+        lambda a: _set_attr(a, np.array([b"tensor"])),
+        ("not a string but an array of shape (1,)",),
+    ),
+    (
+        "one-vlen-string-array",
+        lambda a: _create_attr(a, ["tensor"], h5py.string_dtype()),
+        ("not a string but an array of shape (1,)",),
+    ),
+    ("int", lambda a: _set_attr(a, 3), ("not a string but a number of type int64",)),
+    ("float", lambda a: _set_attr(a, 2.5), ("not a string but a number of type float64",)),
+    ("float-array", lambda a: _set_attr(a, np.array([1.0])), ("array of shape (1,)",)),
+    ("empty", lambda a: _set_attr(a, h5py.Empty("S8")), ("not a string but empty",)),
+    ("bytes-not-utf8", lambda a: _set_attr(a, np.bytes_(b"\xfftensor")), ("not UTF-8 text",)),
+    (
+        "vlen-ascii-not-utf8",
+        lambda a: _create_attr(a, b"\xfe\xfftensor", h5py.string_dtype("ascii")),
+        ("not UTF-8 text",),
+    ),
+    (
+        "vlen-utf8-not-utf8",
+        lambda a: _create_attr(a, np.array(b"\xc3(tensor", dtype=object), h5py.string_dtype()),
+        ("not UTF-8 text",),
+    ),
+]
+CASES += [
+    (f"attr-{attr}-{form}", T, make(attr), [], "/", (f"attribute '{attr}'", *words))
+    for attr in S.ROOT_ATTRS
+    for form, make, words in ATTRIBUTE_FORMS
+]
+
+
 def test_at_least_fifteen_cases() -> None:
     assert len(CASES) >= 15
     assert len({c[0] for c in CASES}) == len(CASES)
