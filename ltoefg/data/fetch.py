@@ -15,7 +15,7 @@
   :data:`MIN_RATE_BPS` (or ``LTOEFG_FETCH_MIN_RATE``) bytes per second averaged
   over :data:`RATE_WINDOW_S`, checked from :data:`RATE_GRACE_S` after the
   request on — a server that trickles or sends headers and then nothing is
-  abandoned within about a minute; a download also stops after the file's
+  abandoned after about 30 s, without retries; a download also stops after the file's
   registered size in bytes (or :data:`DEFAULT_MAX_BYTES` where the registry
   has none) however much the server sends. The partial file is removed. A
   mirror URL without an http(s) scheme and a cache folder that is a file or
