@@ -9,7 +9,7 @@
   ``pooch.os_cache("ltoefg")``), are verified by SHA-256, and land by an atomic
   rename, so a corrupt or truncated download is never left in the cache and two
   processes fetching at once leave one good file.
-* Bounded (issues 11 and 19): a download stops after a total time limit
+* Bounded: a download stops after a total time limit
   (:data:`DEADLINE_BASE_S` plus the registered size at :data:`MIN_RATE_BPS`, or
   ``LTOEFG_FETCH_TIMEOUT`` seconds) and as soon as the server sends less than
   :data:`MIN_RATE_BPS` (or ``LTOEFG_FETCH_MIN_RATE``) bytes per second averaged
@@ -20,7 +20,7 @@
   has none) however much the server sends. The partial file is removed. A
   mirror URL without an http(s) scheme and a cache folder that is a file or
   not writable are named as such, not blamed on the network.
-* Content-Encoding (issue 19): downloads ask for ``Accept-Encoding: identity``;
+* Content-Encoding: downloads ask for ``Accept-Encoding: identity``;
   a server that compresses anyway (gzip or deflate) is decoded on the fly, so
   the SHA-256 is checked on, and the cache holds, the file itself.
 * Nothing here runs at import time.
