@@ -37,6 +37,7 @@ __all__ = [
     "parse_info",
     "read_efg",
     "read_info",
+    "read_text",
     "rms_by_loop",
     "scf_iterations",
 ]
@@ -105,6 +106,14 @@ def parse_efg(text: str, symbols: list[str] | tuple[str, ...], name: str = "EFG.
     return -EFG_AU_IN_V_PER_A2 * out
 
 
+def read_text(path: str | Path, what: str) -> str:
+    """The text of an Elk file; a missing or unreadable one raises DftOutputError naming it."""
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError as exc:
+        raise DftOutputError(f"{path}: cannot read {what} ({exc.strerror}).") from None
+
+
 def read_efg(path: str | Path, symbols: list[str] | tuple[str, ...]) -> NDArray:
     """:func:`parse_efg` of a file.
 
@@ -113,12 +122,7 @@ def read_efg(path: str | Path, symbols: list[str] | tuple[str, ...]) -> NDArray:
     DftOutputError
         If the file is missing or unreadable, or as :func:`parse_efg`.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        raise DftOutputError(f"{path}: cannot read the EFG file ({exc.strerror}).") from None
-    return parse_efg(text, symbols, str(path))
+    return parse_efg(read_text(path, "the EFG file"), symbols, str(path))
 
 
 @dataclass
@@ -225,9 +229,4 @@ def read_info(path: str | Path) -> ElkScf:
     DftOutputError
         If the file is missing or unreadable, or as :func:`parse_info`.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        raise DftOutputError(f"{path}: cannot read Elk's INFO.OUT ({exc.strerror}).") from None
-    return parse_info(text, str(path))
+    return parse_info(read_text(path, "Elk's INFO.OUT"), str(path))
