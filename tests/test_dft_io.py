@@ -114,6 +114,14 @@ def test_elk_in_round_trip_with_interleaved_species(pcm):
     swapped = inputs.ElkGeometry(g.cell, g.symbols, g.scaled_positions[::-1])
     with pytest.raises(DftOutputError, match="positions differ"):
         inputs.check_geometry(swapped, lto, "x")
+    # Elk's GEOMETRY.OUT may move the origin (findsymcrys): one rigid shift is accepted
+    # there, and only there
+    shifted = inputs.ElkGeometry(g.cell, g.symbols, g.scaled_positions + [0.3, -0.1, 0.7])
+    inputs.check_geometry(shifted, lto, "x", allow_shift=True)
+    with pytest.raises(DftOutputError, match="positions differ"):
+        inputs.check_geometry(shifted, lto, "x")
+    with pytest.raises(DftOutputError, match="positions differ"):
+        inputs.check_geometry(swapped, lto, "x", allow_shift=True)
     with pytest.raises(DftOutputError, match="cell differs"):
         inputs.check_geometry(
             inputs.ElkGeometry(g.cell * 1.01, g.symbols, g.scaled_positions), lto, "x"

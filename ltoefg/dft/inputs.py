@@ -227,7 +227,13 @@ def parse_geometry(text: str, name: str = "elk.in") -> ElkGeometry:
     return ElkGeometry(cell=cell, symbols=tuple(symbols), scaled_positions=np.array(pos))
 
 
-def check_geometry(geom: ElkGeometry, atoms: Atoms, what: str, tol: float = GEOMETRY_TOL) -> None:
+def check_geometry(
+    geom: ElkGeometry,
+    atoms: Atoms,
+    what: str,
+    tol: float = GEOMETRY_TOL,
+    allow_shift: bool = False,
+) -> None:
     """Check that a geometry in Elk order is ``atoms`` in the :func:`elk_order` map.
 
     Parameters
@@ -241,6 +247,11 @@ def check_geometry(geom: ElkGeometry, atoms: Atoms, what: str, tol: float = GEOM
     tol : float
         Largest difference of reduced coordinates (modulo 1) and of cell
         components relative to the cell length.
+    allow_shift : bool
+        Accept positions that differ by one rigid translation of all atoms
+        (Elk's ``GEOMETRY.OUT``: its symmetry finder moves the origin,
+        ``Info(findsymcrys): atomic basis shift``, which leaves every EFG
+        unchanged).
 
     Raises
     ------
@@ -255,5 +266,7 @@ def check_geometry(geom: ElkGeometry, atoms: Atoms, what: str, tol: float = GEOM
     if np.abs(geom.cell - atoms.cell.array).max() > max(tol * scale, 1e-10):
         raise DftOutputError(f"{what}: the cell differs from the structure's.")
     d = geom.scaled_positions - atoms.get_scaled_positions(False)[order]
+    if allow_shift:
+        d = d - d[0]
     if np.abs(d - np.round(d)).max() > tol:
         raise DftOutputError(f"{what}: the atomic positions differ from the structure's.")

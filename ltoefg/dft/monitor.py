@@ -7,9 +7,10 @@ on a new iteration it copies STATE.OUT into a side folder
 checks that the copy is whole (:func:`snapshot`), computes the EFG there with
 one thread (a few seconds) and adds it to the history. When the protocol's
 :class:`~ltoefg.dft.protocol.EfgStop` criterion holds it creates the file
-``STOP`` in the run folder: Elk then ends the current iteration, writes
-STATE.OUT and exits cleanly (``Info(checkstop): STOP file exists``; Elk
-deletes the file). The last good snapshot stays in the side folder, so a run
+``STOP`` in the run folder: Elk sees it at the end of the iteration in
+progress (``Info(checkstop): STOP file exists``; Elk deletes the file), runs
+one more iteration, writes STATE.OUT and exits cleanly (measured with Elk
+8.4.30). The last good snapshot stays in the side folder, so a run
 killed while writing STATE.OUT can resume from it.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -149,6 +151,7 @@ class EfgMonitor:
         self.seen = 0  # iterations of the current run already handled
         self.skipped: list[int] = []  # iterations whose snapshot or EFG failed
         self.errors: list[str] = []
+        self.efg_seconds: list[float] = []  # wall time of each EFG computation
         self.stop_requested = False
 
     def snapshot_size(self) -> int | None:
@@ -156,8 +159,16 @@ class EfgMonitor:
         p = self.side / "STATE.OUT"
         return p.stat().st_size if p.is_file() else None
 
-    def poll(self) -> bool:
-        """Handle a new iteration, if any; True once the STOP file has been created."""
+    def poll(self, compute: bool = True) -> bool:
+        """Handle a new iteration, if any; True once the STOP file has been created.
+
+        Parameters
+        ----------
+        compute : bool
+            Compute the EFG of the new iteration and check the criterion
+            (False: only keep a whole snapshot of STATE.OUT, e.g. while Elk is
+            being stopped).
+        """
         info = self.folder / "INFO.OUT"
         try:
             text = info.read_text(errors="replace")
@@ -171,8 +182,12 @@ class EfgMonitor:
         if not snapshot(self.folder / "STATE.OUT", self.side / "STATE.OUT", self.snapshot_size()):
             self.skipped.append(iteration)
             return self.stop_requested
+        if not compute:
+            return self.stop_requested
+        t0 = time.monotonic()
         try:
             efg = self.compute_efg(self.side)
+            self.efg_seconds.append(time.monotonic() - t0)
             rms = rms_by_loop(text, str(info)).get(n)
         except DftOutputError as exc:
             self.skipped.append(iteration)

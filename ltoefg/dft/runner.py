@@ -17,13 +17,14 @@ STATE.OUT (tasks 1), or — with ``warm_start`` and no state of its own — from
 copy of another structure's converged STATE.OUT (same species and atom order;
 tasks 1). While it runs, :class:`~ltoefg.dft.monitor.EfgMonitor` computes the
 EFG after every iteration and, when the protocol's EFG-change criterion holds,
-creates ``STOP``: Elk ends the iteration, writes STATE.OUT and exits. Then
+creates ``STOP``: Elk ends the iteration in progress and one more, writes
+STATE.OUT and exits. Then
 task 115 in the run folder gives the final EFG. A run that Elk ends as
 converged (``epspot``) or that the EFG stop ended is ``"ok"``.
 
 Stopping: on the timeout the runner creates ``STOP`` and waits
-``stop_grace_s`` for Elk to exit, then kills its process group; the result is
-``"unconverged"`` (rerun to resume). On SIGTERM/SIGINT or
+``stop_grace_s`` (which must cover two iterations) for Elk to exit, then
+kills its process group; the result is ``"unconverged"`` (rerun to resume). On SIGTERM/SIGINT or
 :func:`request_stop` it does the same but writes no result and raises
 :class:`~ltoefg.dft.errors.DftInterruptedError`. A killed Elk may leave
 STATE.OUT half written; the runner then restores the monitor's last whole
@@ -48,13 +49,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from ase import Atoms
 
 from ltoefg.dask_cluster import stop_signals
 from ltoefg.dft import provenance
 from ltoefg.dft.efgstop import EfgPoint, change_history
 from ltoefg.dft.errors import DftError, DftInterruptedError, DftOutputError
-from ltoefg.dft.inputs import check_geometry, check_structure, parse_geometry, write_elk_in
+from ltoefg.dft.inputs import (
+    check_geometry,
+    check_structure,
+    elk_order,
+    parse_geometry,
+    write_elk_in,
+)
 from ltoefg.dft.monitor import (
     SIDE_FOLDER,
     STOP_FILE,
@@ -170,17 +178,28 @@ def _command(executable: str) -> list[str]:
     return [executable]
 
 
-def _stop_elk(proc: subprocess.Popen, folder: Path, grace_s: float) -> bool:
-    """STOP file, wait for a clean exit; kill after ``grace_s``. True if Elk exited by itself."""
+def _stop_elk(
+    proc: subprocess.Popen, folder: Path, grace_s: float, monitor: EfgMonitor, poll_s: float
+) -> bool:
+    """STOP file, wait for a clean exit; kill after ``grace_s``. True if Elk exited by itself.
+
+    Elk reacts to STOP at the end of an iteration and then runs one more before
+    it writes STATE.OUT and exits (measured with Elk 8.4.30), so the grace
+    period must cover two iterations. Meanwhile the monitor keeps whole
+    snapshots of STATE.OUT (no EFGs), which replace a half-written one after a kill.
+    """
     (folder / STOP_FILE).touch()
-    try:
-        proc.wait(timeout=grace_s)
-        return True
-    except subprocess.TimeoutExpired:
-        _kill_group(proc.pid)
-        proc.wait()
-        _restore_snapshot(folder)
-        return False
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            proc.wait(timeout=poll_s)
+            return True
+        except subprocess.TimeoutExpired:
+            monitor.poll(compute=False)
+    _kill_group(proc.pid)
+    proc.wait()
+    _restore_snapshot(folder)
+    return False
 
 
 def _run_scf(
@@ -245,11 +264,11 @@ def _run_scf(
                 except subprocess.TimeoutExpired:
                     pass
                 if _STOP.is_set():
-                    _stop_elk(proc, folder, stop_grace_s)
+                    _stop_elk(proc, folder, stop_grace_s, monitor, poll_s)
                     end = END_INTERRUPTED
                     break
                 if timeout_s is not None and time.monotonic() - t0 > timeout_s:
-                    _stop_elk(proc, folder, stop_grace_s)
+                    _stop_elk(proc, folder, stop_grace_s, monitor, poll_s)
                     end = END_TIMEOUT
                     break
                 monitor.poll()
@@ -302,6 +321,10 @@ def _run_scf(
             "wall_time_s": round(wall, 1),
             "threads": threads,
             "skipped_checks": monitor.skipped,
+            "efg_checks": len(monitor.efg_seconds),
+            "efg_check_s_median": (
+                round(float(np.median(monitor.efg_seconds)), 1) if monitor.efg_seconds else None
+            ),
             "monitor_errors": monitor.errors[-3:],
         }
     )
@@ -343,19 +366,13 @@ def _warm_start(folder: Path, warm_start: str | Path, atoms: Atoms) -> str:
     if not src.is_file() or not geom.is_file():
         raise DftError(f"{src}: no STATE.OUT with its GEOMETRY.OUT to warm-start from.")
     theirs = parse_geometry(geom.read_text(errors="replace"), str(geom)).symbols
-    ours = [atoms.get_chemical_symbols()[i] for i in _elk_order(atoms)]
+    ours = [atoms.get_chemical_symbols()[i] for i in elk_order(atoms.get_chemical_symbols())]
     if list(theirs) != ours:
         raise DftError(
             f"{src}: a warm start needs a structure with the same species and atom order."
         )
     shutil.copyfile(src, folder / "STATE.OUT")
     return str(src.resolve())
-
-
-def _elk_order(atoms: Atoms):
-    from ltoefg.dft.inputs import elk_order
-
-    return elk_order(atoms.get_chemical_symbols())
 
 
 def run_structure(
@@ -469,7 +486,10 @@ def run_structure(
         try:
             geom = folder / "GEOMETRY.OUT"
             check_geometry(
-                parse_geometry(geom.read_text(errors="replace"), str(geom)), atoms, str(geom)
+                parse_geometry(geom.read_text(errors="replace"), str(geom)),
+                atoms,
+                str(geom),
+                allow_shift=True,
             )
             efg = read_efg(folder / "EFG.OUT", atoms.get_chemical_symbols())
         except (OSError, DftOutputError) as exc:
