@@ -27,7 +27,7 @@ from ltoefg.dft.errors import DftError
 from ltoefg.dft.inputs import elk_order, write_elk_in
 from ltoefg.dft.monitor import snapshot
 from ltoefg.dft.protocol import PRODUCTION, EfgStop
-from ltoefg.dft.runner import run_structure
+from ltoefg.dft.runner import request_stop, run_structure
 
 FAKE = str(Path(__file__).parent / "data" / "fake_elk.py")
 STOP = EfgStop(window=3, tolerance={"Li": 0.005, "O": 0.1}, consecutive=2)
@@ -141,6 +141,7 @@ def test_timeout_is_unconverged_and_a_rerun_resumes(tmp_path, fake_env):
 
 def test_elk_error_is_failed(tmp_path, fake_env, monkeypatch):
     monkeypatch.setenv("FAKE_ELK_ERROR", "1")
+    request_stop()  # an earlier Ctrl-C: a new call from the main thread runs all the same
     res = run_structure(fake_env, PROTO, tmp_path / "run", threads=1, executable=FAKE)
     assert res["status"] == "failed" and "Error(readinput): fake error" in res["reason"]
 
@@ -151,7 +152,7 @@ import numpy as np
 from ase import Atoms
 from ltoefg.dft.errors import DftInterruptedError
 from ltoefg.dft.protocol import PRODUCTION
-from ltoefg.dft.runner import run_structure
+from ltoefg.dft.runner import request_stop, run_structure
 atoms = Atoms("LiOLi", cell=np.diag([3.0, 4.0, 5.0]), scaled_positions=np.eye(3) * 0.5, pbc=True)
 p = PRODUCTION.replace("test-sig", efg_stop=None, epspot=1e-12, maxscl=80)
 try:

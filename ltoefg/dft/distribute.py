@@ -33,7 +33,7 @@ from ltoefg.dft.errors import DftError, DftInputError, DftInterruptedError
 from ltoefg.dft.inputs import check_structure
 from ltoefg.dft.protocol import Protocol
 from ltoefg.dft.results import STATUS_OK, read_result, result_name, write_json_atomic
-from ltoefg.dft.runner import request_stop, run_structure
+from ltoefg.dft.runner import request_stop, reset_stop, run_structure
 
 __all__ = ["default_scratch", "label_structures", "pending_ids", "result_path"]
 
@@ -174,6 +174,7 @@ def label_structures(
         return summary
     from tqdm import tqdm
 
+    reset_stop()
     stopped = threading.Event()
     local = scheduler is None
     futures = {}

@@ -83,7 +83,7 @@ from ltoefg.dft.results import (
     write_json_atomic,
 )
 
-__all__ = ["RESULT_FILE", "request_stop", "run_structure", "stop_requested"]
+__all__ = ["RESULT_FILE", "request_stop", "reset_stop", "run_structure", "stop_requested"]
 
 RESULT_FILE = "result.json"
 STATE_FILE = "run-state.json"
@@ -102,6 +102,11 @@ END_ERROR = "error"
 def request_stop() -> None:
     """Ask every running :func:`run_structure` of this process to stop cleanly."""
     _STOP.set()
+
+
+def reset_stop() -> None:
+    """Forget an earlier stop request (a new batch or interactive call starts)."""
+    _STOP.clear()
 
 
 def stop_requested() -> bool:
@@ -430,6 +435,8 @@ def run_structure(
         If Elk or a species file is missing or differs, or the structure cannot
         be computed.
     """
+    if threading.current_thread() is threading.main_thread():
+        reset_stop()  # a new call from the main thread: an earlier Ctrl-C is over
     folder = Path(folder).resolve()
     existing = _existing_result(folder, atoms, protocol) if folder.is_dir() else None
     if existing is not None:
