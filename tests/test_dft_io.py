@@ -46,6 +46,11 @@ def test_protocol_is_frozen_named_and_rendered():
     assert protocol.get_protocol("elk-pbe-v1") is P
     with pytest.raises(DftInputError, match="unknown DFT protocol"):
         protocol.get_protocol("nope")
+    assert protocol.get_protocol(protocol.register_protocol(v).name) is v
+    protocol.register_protocol(P.replace("test-r7", rgkmax=7.0, ngridk=(3, 3, 1)))  # same
+    with pytest.raises(DftInputError, match="other settings"):
+        protocol.register_protocol(P.replace("test-r7", rgkmax=8.0))
+    del protocol.PROTOCOLS["test-r7"]
     with pytest.raises(DftInputError, match="lmaxi"):
         P.replace("x", lmaxi=1)
     blocks = P.elk_blocks()

@@ -38,6 +38,7 @@ __all__ = [
     "Protocol",
     "SpeciesFile",
     "get_protocol",
+    "register_protocol",
 ]
 
 #: Folder of the species files shipped with the package (Elk 8.4.30's, GPL-3+).
@@ -319,6 +320,26 @@ VALIDATION = PRODUCTION.replace(
 
 #: Registered protocols by name.
 PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (PRODUCTION, VALIDATION)}
+
+
+def register_protocol(protocol: Protocol) -> Protocol:
+    """Register a protocol (e.g. a convergence-study variant) so that it is found by name.
+
+    Re-registering the same settings under the same name is allowed.
+
+    Raises
+    ------
+    DftInputError
+        If another protocol with other settings has that name.
+    """
+    known = PROTOCOLS.get(protocol.name)
+    if known is not None and known != protocol:
+        raise DftInputError(
+            f"a protocol named {protocol.name!r} with other settings is registered; "
+            "choose a new name."
+        )
+    PROTOCOLS[protocol.name] = protocol
+    return protocol
 
 
 def get_protocol(name: str) -> Protocol:
