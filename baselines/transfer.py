@@ -3,7 +3,7 @@
 ``python -m baselines transfer`` trains the λ-SOAP SA-GPR of
 :mod:`baselines.models` on a *source* data set (default ``pcm-v2``,
 point-charge labels) and scores it on the test split of a *target* data set
-whose structures are source structures (default ``dft-pbe-v1``, ABINIT PAW-PBE
+whose structures are source structures (default ``dft-pbe-v1``, Elk all-electron PBE
 labels of pcm-v2 structures; its structure table's ``structure`` column holds
 the source ids). It answers the question of issue 10: does a model of the
 point-charge surrogate predict DFT EFGs?

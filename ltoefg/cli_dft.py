@@ -1,7 +1,7 @@
 """DFT sub-commands of the CLI: ``ltoefg dft run|status|protocol|input|compare``.
 
-``ltoefg dft run`` labels structures of a registered data set with ABINIT
-(PAW-PBE EFG) through Dask; see :mod:`ltoefg.dft.distribute`.
+``ltoefg dft run`` labels structures of a registered data set with Elk
+(all-electron FP-LAPW, PBE EFG) through Dask; see :mod:`ltoefg.dft.distribute`.
 """
 
 from __future__ import annotations
@@ -45,12 +45,12 @@ def _add_ids(p: argparse.ArgumentParser) -> None:
 
 @command
 def _dft(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("dft", help="DFT (ABINIT PAW-PBE) EFG labels: run, status, protocol")
+    p = sub.add_parser("dft", help="DFT (Elk all-electron PBE) EFG labels: run, status, protocol")
     dsub = p.add_subparsers(dest="dft_command", metavar="DFT_COMMAND")
     p.set_defaults(handler=lambda args: (p.print_help(), 0)[1])
 
     r = dsub.add_parser(
-        "run", help="label structures with ABINIT through Dask (resumes where it stopped)"
+        "run", help="label structures with Elk through Dask (resumes where it stopped)"
     )
     _add_common(r)
     _add_ids(r)
@@ -58,16 +58,20 @@ def _dft(sub: argparse._SubParsersAction) -> None:
         "--scratch",
         type=Path,
         default=None,
-        help="folder of the per-structure ABINIT runs (default: OS cache/ltoefg/dft-runs)",
+        help="folder of the per-structure Elk runs (default: OS cache/ltoefg/dft-runs)",
     )
-    r.add_argument("--np", type=int, default=2, dest="nproc", help="MPI ranks per structure")
+    r.add_argument(
+        "--threads", type=int, default=2, help="OpenMP threads of Elk per structure (default 2)"
+    )
     r.add_argument("--workers", type=int, default=1, help="LocalCluster workers (default 1)")
     r.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
     r.add_argument(
         "--timeout", type=float, default=6 * 3600, help="seconds per structure (default 6 h)"
     )
     r.add_argument(
-        "--retry-failed", action="store_true", help="run failed structures again (they resume)"
+        "--retry-failed",
+        action="store_true",
+        help="run unconverged and failed structures again (they resume from STATE.OUT)",
     )
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.set_defaults(handler=_run_dft_run)
@@ -81,11 +85,10 @@ def _dft(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("name", nargs="?", default=None, help="protocol name (default production)")
     pr.set_defaults(handler=_run_dft_protocol)
 
-    i = dsub.add_parser("input", help="print the ABINIT input of one structure")
+    i = dsub.add_parser("input", help="print the elk.in of one structure")
     i.add_argument("--dataset", default="pcm-v2")
     i.add_argument("--structure", type=int, required=True)
     i.add_argument("--protocol", default=None)
-    i.add_argument("--psp-dir", default=None, help="PAW dataset folder")
     i.set_defaults(handler=_run_dft_input)
 
     c = dsub.add_parser(
@@ -113,13 +116,11 @@ def _run_dft_run(args: argparse.Namespace) -> int:
     from ltoefg.dft.distribute import label_structures
     from ltoefg.dft.errors import DftInterruptedError
     from ltoefg.dft.protocol import get_protocol
-    from ltoefg.dft.runner import RunOptions
 
     protocol = get_protocol(args.protocol)
     ds = load(args.dataset)
     ids = _ids(args, ds.n_structures)
     structures = {i: ds.atoms(i) for i in ids}
-    options = RunOptions(nproc=args.nproc, timeout_s=args.timeout, keep_density=False)
     try:
         summary = label_structures(
             structures,
@@ -127,7 +128,8 @@ def _run_dft_run(args: argparse.Namespace) -> int:
             protocol,
             args.out,
             scratch=args.scratch,
-            options=options,
+            threads=args.threads,
+            timeout=args.timeout,
             scheduler=args.scheduler,
             n_workers=args.workers,
             retry_failed=args.retry_failed,
@@ -138,10 +140,11 @@ def _run_dft_run(args: argparse.Namespace) -> int:
         return 130
     print(
         f"{protocol.name} on {args.dataset}: {len(summary['ok'])} new ok, "
-        f"{len(summary['failed'])} new failed, {len(summary['skipped'])} already done; "
+        f"{len(summary['unconverged'])} new unconverged, {len(summary['failed'])} new failed, "
+        f"{len(summary['skipped'])} already done; "
         f"results in {args.out / protocol.name}"
     )
-    return 0 if not summary["failed"] else 1
+    return 0 if not (summary["failed"] or summary["unconverged"]) else 1
 
 
 def _run_dft_status(args: argparse.Namespace) -> int:
@@ -151,18 +154,21 @@ def _run_dft_status(args: argparse.Namespace) -> int:
 
     n = registry.get(args.dataset).n_structures
     ids = _ids(args, n)
-    ok, failed, pending = [], [], []
+    ok, failed, unconverged, pending = [], [], [], []
     for sid in ids:
         path = result_path(args.out, args.protocol, args.dataset, sid)
         if not path.is_file():
             pending.append(sid)
             continue
         res = read_result(path)
-        (ok if res["status"] == "ok" else failed).append((sid, res.get("reason", "")))
+        bucket = {"ok": ok, "unconverged": unconverged}.get(res["status"], failed)
+        bucket.append((sid, res.get("reason", "")))
     print(
-        f"{args.protocol} on {args.dataset}: {len(ok)} ok, {len(failed)} failed, "
-        f"{len(pending)} pending (of {len(ids)})"
+        f"{args.protocol} on {args.dataset}: {len(ok)} ok, {len(unconverged)} unconverged, "
+        f"{len(failed)} failed, {len(pending)} pending (of {len(ids)})"
     )
+    for sid, reason in unconverged:
+        print(f"  unconverged {sid}: {reason}")
     for sid, reason in failed:
         print(f"  failed {sid}: {reason}")
     if ok:
@@ -185,9 +191,8 @@ def _run_dft_protocol(args: argparse.Namespace) -> int:
 
 def _run_dft_input(args: argparse.Namespace) -> int:
     from ltoefg.data import load
-    from ltoefg.dft.inputs import write_input
+    from ltoefg.dft.inputs import write_elk_in
     from ltoefg.dft.protocol import PRODUCTION, get_protocol
-    from ltoefg.dft.provenance import psp_dir
 
     p = PRODUCTION if args.protocol is None else get_protocol(args.protocol)
     ds = load(args.dataset)
@@ -195,7 +200,7 @@ def _run_dft_input(args: argparse.Namespace) -> int:
 
     (sid,) = parse_ids(str(args.structure), ds.n_structures)
     title = f"{args.dataset} structure {sid}"
-    print(write_input(ds.atoms(sid), p, psp_dir(args.psp_dir), title=title), end="")
+    print(write_elk_in(ds.atoms(sid), p, title=title), end="")
     return 0
 
 

@@ -228,27 +228,6 @@ def test_v1_structures_keep_their_single_guard_and_contacts(dataset_v1):
     )
 
 
-def test_every_v2_structure_passes_abinit_paw_overlap_check(dataset, dataset_v1):
-    """ABINIT's voluminal PAW-sphere overlap stays below its default pawovlp (5 %) in v2."""
-    from ltoefg.dft.paw import ABINIT_DEFAULT_PAWOVLP, max_overlap_percent
-
-    v2 = np.array([max_overlap_percent(a) for a in dataset[0]])
-    assert v2.max() < ABINIT_DEFAULT_PAWOVLP
-    v1 = np.array([max_overlap_percent(a) for a in dataset_v1[0]])
-    assert 0.7 < np.mean(v1 > ABINIT_DEFAULT_PAWOVLP) < 0.85  # issue 9 measured 77 %
-
-
-def test_lens_overlap_known_values():
-    from ltoefg.dft.paw import lens_overlap_percent
-
-    # equal spheres touching: 0; coincident: 100; half-way: the classic lens 5/16
-    assert lens_overlap_percent(1.0, 1.0, 2.0) == 0.0
-    assert lens_overlap_percent(1.0, 1.0, 1e-9) == pytest.approx(100.0, abs=1e-3)
-    assert lens_overlap_percent(1.0, 1.0, 1.0) == pytest.approx(100 * 5 / 16)
-    # a small sphere inside a big one counts 100 %
-    assert lens_overlap_percent(1.0, 0.2, 0.5) == pytest.approx(100.0)
-
-
 def test_guard_distance(dataset):
     structures, records = dataset
     dmin = _brute_force_min_distance(structures)

@@ -2,12 +2,12 @@
 
     setsid nohup .venv/bin/python tools/dft_production.py > /work/dft-scratch/production.log 2>&1 &
 
-Runs ``label_structures`` (LocalCluster, one worker × ``mpirun -np 2``) over
+Runs ``label_structures`` (LocalCluster, one worker, Elk on ``--threads`` OpenMP threads) over
 :data:`ltoefg.dft.selection.DFT_PBE_V1_IDS` with the production protocol,
 writes results to ``dft-results/<protocol>/`` and commits every new result file
 to git (only that file). Stopped (SIGTERM) or killed, it resumes where it
-stopped when started again; failed structures are retried once per start
-(they resume from their density checkpoint).
+stopped when started again; unconverged and failed structures are retried once
+per start (they resume from their STATE.OUT).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import ltoefg
 from ltoefg.dft.distribute import label_structures, result_path
 from ltoefg.dft.errors import DftInterruptedError
 from ltoefg.dft.protocol import PRODUCTION
-from ltoefg.dft.runner import RunOptions
 from ltoefg.dft.selection import DFT_PBE_V1_IDS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,8 +55,8 @@ def git_commit(path: Path, message: str, tries: int = 30) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scratch", type=Path, default=Path("/work/dft-scratch/production"))
-    p.add_argument("--np", type=int, default=2, dest="nproc")
-    p.add_argument("--timeout", type=float, default=4 * 3600)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--timeout", type=float, default=3 * 3600)
     p.add_argument("--no-commit", action="store_true")
     args = p.parse_args(argv)
     ds = ltoefg.load(DATASET)
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         path = result_path(OUT, PRODUCTION.name, DATASET, sid)
         print(
             f"{time.strftime('%H:%M:%S')} structure {sid}: {res['status']} "
-            f"{res.get('reason', '')} steps {res.get('scf_steps_total')} "
+            f"{res.get('reason', '')} SCF iterations {res.get('scf_iterations')} "
             f"wall {res.get('wall_time_s_total')} s",
             flush=True,
         )
@@ -81,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             PRODUCTION,
             OUT,
             scratch=args.scratch,
-            options=RunOptions(nproc=args.nproc, timeout_s=args.timeout, keep_density=False),
+            threads=args.threads,
+            timeout=args.timeout,
             retry_failed=True,
             progress=False,
             on_result=on_result,

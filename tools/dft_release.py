@@ -4,7 +4,7 @@
 
 Reads the ``ok`` results of the frozen selection
 (:data:`ltoefg.dft.selection.DFT_PBE_V1_IDS`, pcm-v2 structures, production
-protocol) from ``dft-results/abinit-paw-pbe-v1/``, writes
+protocol) from ``dft-results/<production protocol>/``, writes
 ``ltoefg/data/files/dft-pbe-v1.h5`` and its frozen splits
 ``ltoefg/data/files/dft-pbe-v1-splits.npz`` (structure-wise split and 5 folds,
 plus the random and ordering splits of every release), and records both SHA-256

@@ -1,5 +1,5 @@
-"""Real DFT EFG labels with ABINIT (PAW, PBE): inputs, runs, parsing, provenance (SPEC §4.6).
+"""Real DFT EFG labels with Elk (all-electron FP-LAPW, PBE): inputs, runs, parsing, provenance.
 
-Importing this package needs neither ABINIT nor dask; the runners look for
-``abinit``/``mpirun`` and ``dask.distributed`` only when called.
+Importing this package needs neither Elk nor dask; the runners look for
+``elk-lapw`` and ``dask.distributed`` only when called.
 """

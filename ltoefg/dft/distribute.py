@@ -3,26 +3,26 @@
 Each structure is one Dask task that runs :func:`ltoefg.dft.runner.run_structure`
 in ``<scratch>/<protocol>/<dataset>-sNNNNNN/`` on a worker and returns the
 result; the client writes it atomically to ``<out>/<protocol>/<dataset>-sNNNNNN.json``
-as soon as it arrives. Structures whose result file exists are skipped (failed
-ones too, unless ``retry_failed``), so a stopped batch resumes where it stopped;
-an interrupted structure restarts from its density checkpoint in the scratch
-folder.
+as soon as it arrives. Structures whose result file exists are skipped
+(unconverged and failed ones too, unless ``retry_failed``), so a stopped batch
+resumes where it stopped; an interrupted structure resumes from its STATE.OUT
+in the scratch folder.
 
 The default cluster is a ``distributed.LocalCluster`` with one worker thread
-in this process (``processes=False``): ABINIT is an MPI subprocess, so a thread
-is enough, and a SIGTERM/SIGINT to this process stops ABINIT cleanly (or, if
-this process is killed outright, ABINIT gets SIGTERM through its parent-death
-signal). With ``scheduler`` the tasks go to an existing cluster (e.g. started
-by dask-jobqueue on SLURM); each of its workers should have one thread and
-``nproc`` cores, and the scratch folder must be writable on the workers. Dask
-is imported only here, when called.
+in this process (``processes=False``): Elk is a subprocess with ``threads``
+OpenMP threads (default 2, both cores), so one worker thread is enough, and a
+SIGTERM/SIGINT to this process stops Elk cleanly (or, if this process is
+killed outright, Elk gets SIGTERM through its parent-death signal). With
+``scheduler`` the tasks go to an existing cluster (e.g. started by
+dask-jobqueue on SLURM); each of its workers should run one task at a time
+and own ``threads`` cores, and the scratch folder must be writable on the
+workers. Dask is imported only here, when called.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +33,13 @@ from ltoefg.dft.errors import DftError, DftInputError, DftInterruptedError
 from ltoefg.dft.inputs import check_structure
 from ltoefg.dft.protocol import Protocol
 from ltoefg.dft.results import STATUS_OK, read_result, result_name, write_json_atomic
-from ltoefg.dft.runner import RunOptions, request_stop, run_structure
+from ltoefg.dft.runner import request_stop, reset_stop, run_structure
 
 __all__ = ["default_scratch", "label_structures", "pending_ids", "result_path"]
 
 
 def default_scratch() -> Path:
-    """Default folder of the per-structure ABINIT runs: ``<OS cache>/ltoefg/dft-runs``."""
+    """Default folder of the per-structure Elk runs: ``<OS cache>/ltoefg/dft-runs``."""
     import pooch
 
     return Path(pooch.os_cache("ltoefg")) / "dft-runs"
@@ -53,7 +53,7 @@ def result_path(out: str | Path, protocol: str, dataset: str, structure: int) ->
 def pending_ids(
     ids: list[int], out: str | Path, protocol: str, dataset: str, retry_failed: bool = False
 ) -> list[int]:
-    """The ids without a result (or with a failed one, if ``retry_failed``), in order."""
+    """The ids without a result (or with a non-ok one, if ``retry_failed``), in order."""
     todo = []
     for sid in ids:
         path = result_path(out, protocol, dataset, sid)
@@ -79,13 +79,14 @@ def _writable(folder: Path, what: str) -> None:
 def _task(
     atoms: Atoms,
     protocol: dict[str, Any],
-    workdir: str,
-    options: dict[str, Any],
+    folder: str,
+    threads: int,
+    timeout: float | None,
     key: dict[str, Any],
 ) -> dict[str, Any]:
     """One Dask task: run (or resume) one structure and return its result."""
     return run_structure(
-        atoms, Protocol.from_dict(protocol), workdir, RunOptions(**options), key=key
+        atoms, Protocol.from_dict(protocol), folder, threads=threads, timeout=timeout, key=key
     )
 
 
@@ -95,7 +96,8 @@ def label_structures(
     protocol: Protocol,
     out: str | Path,
     scratch: str | Path | None = None,
-    options: RunOptions | None = None,
+    threads: int = 2,
+    timeout: float | None = None,
     scheduler: str | None = None,
     n_workers: int = 1,
     retry_failed: bool = False,
@@ -115,18 +117,21 @@ def label_structures(
     out : str or pathlib.Path
         Results folder (``<out>/<protocol>/<dataset>-sNNNNNN.json``).
     scratch : str or pathlib.Path, optional
-        Folder of the ABINIT runs (default :func:`default_scratch`); must be
+        Folder of the Elk runs (default :func:`default_scratch`); must be
         writable on the workers.
-    options : RunOptions, optional
-        Ranks per structure (``nproc``, default 2), timeout, executables.
+    threads : int
+        OpenMP threads of Elk per structure.
+    timeout : float, optional
+        Wall-time limit per structure and call, s (a timed-out structure is
+        recorded as ``"unconverged"``; ``retry_failed`` resumes it).
     scheduler : str, optional
         Address of an existing Dask scheduler (``tcp://host:8786``); default: a
         LocalCluster with ``n_workers`` worker threads in this process.
     n_workers : int
-        Workers of the LocalCluster (each runs one structure on ``nproc`` ranks).
+        Workers of the LocalCluster (each runs one structure on ``threads`` cores).
     retry_failed : bool
-        Run again structures whose recorded result is ``"failed"`` (they resume
-        from their density checkpoint).
+        Run again structures whose recorded result is not ``"ok"`` (they resume
+        from their STATE.OUT).
     progress : bool
         Show a progress bar.
     on_result : callable, optional
@@ -135,14 +140,14 @@ def label_structures(
     Returns
     -------
     dict
-        ``{"ok": [...], "failed": [...], "skipped": [...]}`` structure ids.
+        ``{"ok": [...], "unconverged": [...], "failed": [...], "skipped": [...]}``
+        structure ids.
 
     Raises
     ------
     DftInterruptedError
         If stopped by SIGTERM/SIGINT; finished results are kept, run again to resume.
     """
-    options = options or RunOptions()
     out = Path(out)
     scratch = Path(scratch) if scratch is not None else default_scratch()
     _writable(out / protocol.name, "results")
@@ -150,10 +155,8 @@ def label_structures(
         _writable(scratch, "scratch")
         from ltoefg.dft import provenance
 
-        provenance.find_executable(options.abinit)
-        if options.nproc > 1:
-            provenance.find_executable(options.mpirun)
-        provenance.dataset_files(protocol, options.psp_dir)
+        provenance.find_executable()
+        provenance.species_files(protocol)
     for sid, atoms in structures.items():
         try:
             check_structure(atoms, protocol)
@@ -163,6 +166,7 @@ def label_structures(
     todo = pending_ids(ids, out, protocol.name, dataset, retry_failed)
     summary: dict[str, list[int]] = {
         "ok": [],
+        "unconverged": [],
         "failed": [],
         "skipped": sorted(set(ids) - set(todo)),
     }
@@ -170,6 +174,7 @@ def label_structures(
         return summary
     from tqdm import tqdm
 
+    reset_stop()
     stopped = threading.Event()
     local = scheduler is None
     futures = {}
@@ -184,7 +189,8 @@ def label_structures(
                         structures[sid],
                         protocol.to_dict(),
                         str(scratch / protocol.name / Path(result_name(dataset, sid)).stem),
-                        asdict(options),
+                        threads,
+                        timeout,
                         {"dataset": dataset, "structure": sid},
                         key=f"ltoefg-dft-{protocol.name}-{dataset}-{sid}",
                         pure=False,
@@ -201,8 +207,12 @@ def label_structures(
                         stopped.set()
                         break
                     write_json_atomic(result_path(out, protocol.name, dataset, sid), res)
-                    summary["ok" if res["status"] == STATUS_OK else "failed"].append(sid)
-                    bar.set_postfix(ok=len(summary["ok"]), failed=len(summary["failed"]))
+                    summary[res["status"]].append(sid)
+                    bar.set_postfix(
+                        ok=len(summary["ok"]),
+                        unconverged=len(summary["unconverged"]),
+                        failed=len(summary["failed"]),
+                    )
                     bar.update(1)
                     if on_result is not None:
                         on_result(sid, res)
@@ -212,7 +222,8 @@ def label_structures(
                 client.cancel(list(futures))
     if stopped.is_set():
         raise DftInterruptedError(
-            f"stopped after {len(summary['ok']) + len(summary['failed'])} new result(s); run the "
+            f"stopped after {sum(len(v) for k, v in summary.items() if k != 'skipped')} new "
+            "result(s); run the "
             "same command again to resume."
         )
     return summary

@@ -10,16 +10,16 @@ class DftError(LtoefgError):
 
 
 class DftInputError(DftError):
-    """A structure, protocol or selection cannot be turned into an ABINIT run."""
+    """A structure, protocol or selection cannot be turned into an Elk run."""
 
 
-class AbinitNotFoundError(DftError):
-    """``abinit``, ``mpirun`` or the PAW datasets are not installed."""
+class ElkNotFoundError(DftError):
+    """``elk-lapw`` is not installed, or a species file is missing or differs from the protocol."""
 
 
-class AbinitOutputError(DftError):
-    """An ABINIT output file is missing, truncated, or does not match its input."""
+class DftOutputError(DftError):
+    """An Elk output or result file is missing, truncated, or does not match its input."""
 
 
 class DftInterruptedError(DftError):
-    """A run was stopped by a signal; its density checkpoint is kept for resuming."""
+    """A run was stopped by a signal; its STATE.OUT is kept for resuming."""

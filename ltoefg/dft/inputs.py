@@ -1,73 +1,93 @@
-"""ABINIT input files from ase.Atoms and a :class:`~ltoefg.dft.protocol.Protocol`.
+"""Elk input files (``elk.in``) from ase.Atoms and a :class:`~ltoefg.dft.protocol.Protocol`.
 
-The writer keeps the site order of the Atoms: atom ``i`` of the input (and of
-every ABINIT output) is ``atoms[i]``. Types are the protocol's elements that
-occur in the structure, in protocol order. The cell goes in as ``rprim`` rows
-in Å with ``acell 3*1.0 angstrom``; positions as reduced coordinates (``xred``)
-with 14 decimals, so :func:`parse_structure` gives back the structure to
-≤ 1e-12 Å.
+Elk lists atoms grouped by species, the species in order of first appearance
+in the Atoms (ase's ``elk-in`` writer, which writes the geometry here, does
+the same). :func:`elk_order` is that map: ``elk_order(symbols)[k]`` is the ase
+index of Elk's atom ``k``. Every written input is read back
+(:func:`parse_geometry`) and compared with the Atoms in the mapped order
+(:func:`check_geometry`); Elk's own ``GEOMETRY.OUT`` is checked the same way
+after a run. Lengths: the Atoms in Å, ``elk.in`` in bohr (``avec``) and
+reduced coordinates.
 """
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.data import atomic_numbers, chemical_symbols
+from ase.io import write
+from ase.units import Bohr
 from numpy.typing import NDArray
 
-from ltoefg.dft.errors import AbinitOutputError, DftInputError
-from ltoefg.dft.paw import ABINIT_DEFAULT_PAWOVLP, max_overlap_percent
-from ltoefg.dft.protocol import Protocol
+from ltoefg.dft.errors import DftInputError, DftOutputError
+from ltoefg.dft.protocol import SPECIES_DIR, Protocol
 
-__all__ = ["AbinitStructure", "check_structure", "parse_structure", "write_input"]
+__all__ = [
+    "ElkGeometry",
+    "check_geometry",
+    "check_structure",
+    "elk_order",
+    "parse_geometry",
+    "with_tasks",
+    "write_elk_in",
+]
+
+#: Largest difference of reduced coordinates between the Atoms and a read-back
+#: geometry (Elk's GEOMETRY.OUT prints 8 decimals).
+GEOMETRY_TOL = 2e-8
 
 
 @dataclass(frozen=True)
-class AbinitStructure:
-    """The structure an ABINIT input describes.
+class ElkGeometry:
+    """The structure an ``elk.in`` or ``GEOMETRY.OUT`` describes, in Elk's atom order.
 
     Attributes
     ----------
     cell : numpy.ndarray, shape (3, 3)
         Lattice vectors (rows), Å.
     symbols : tuple of str
-        Chemical symbol of every atom, in input order.
+        Chemical symbol of every atom (from the species file names), Elk order.
     scaled_positions : numpy.ndarray, shape (natom, 3)
-        Reduced coordinates.
+        Reduced coordinates, Elk order.
     """
 
     cell: NDArray[np.float64]
     symbols: tuple[str, ...]
     scaled_positions: NDArray[np.float64]
 
-    def to_atoms(self) -> Atoms:
-        """The structure as periodic ase.Atoms."""
-        return Atoms(
-            symbols=list(self.symbols),
-            cell=self.cell,
-            scaled_positions=self.scaled_positions,
-            pbc=True,
-        )
+
+def elk_order(symbols: Sequence[str]) -> NDArray[np.int64]:
+    """Ase indices of the atoms in Elk's order (species by first appearance).
+
+    Parameters
+    ----------
+    symbols : sequence of str
+        Chemical symbols in ase order.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (natom,)
+        ``order[k]`` is the ase index of Elk's atom ``k``; so
+        ``ase_array[order] = elk_array`` restores ase order.
+    """
+    symbols = list(symbols)
+    species = list(dict.fromkeys(symbols))
+    return np.array([i for s in species for i, t in enumerate(symbols) if t == s], dtype=np.int64)
 
 
 def check_structure(atoms: Atoms, protocol: Protocol) -> None:
     """Refuse a structure the protocol cannot compute.
 
-    Parameters
-    ----------
-    atoms : ase.Atoms
-        Periodic structure.
-    protocol : Protocol
-
     Raises
     ------
     DftInputError
-        No atoms, a non-periodic or singular cell, an element without a PAW
-        dataset, or PAW spheres overlapping more than ``protocol.pawovlp`` %.
+        No atoms, a non-periodic or singular cell, or an element without a
+        species file in the protocol.
     """
     if len(atoms) == 0:
         raise DftInputError("the structure has no atoms.")
@@ -76,158 +96,177 @@ def check_structure(atoms: Atoms, protocol: Protocol) -> None:
     if abs(np.linalg.det(atoms.cell.array)) < 1e-6:
         raise DftInputError("the structure's cell is singular; give three lattice vectors.")
     for el in sorted(set(atoms.get_chemical_symbols())):
-        protocol.dataset(el)
-    radii = {d.element: d.r_paw_bohr for d in protocol.datasets}
-    overlap = max_overlap_percent(atoms, radii)
-    if overlap > protocol.pawovlp:
-        raise DftInputError(
-            f"PAW spheres overlap by {overlap:.1f} % (> pawovlp {protocol.pawovlp:g} %, "
-            f"ABINIT's default is {ABINIT_DEFAULT_PAWOVLP:g} %); the structure has atoms too "
-            "close together for these PAW datasets."
-        )
+        protocol.species_file(el)
 
 
-def _fmt(x: float) -> str:
-    return f"{x: .14f}"
+def _geometry_text(atoms: Atoms) -> str:
+    # a bare copy: no magnetic moments (ase would switch on spinpol), no calculator
+    bare = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True)
+    buf = io.StringIO()
+    write(buf, bare, format="elk-in")
+    return buf.getvalue()
 
 
-def write_input(
+def write_elk_in(
     atoms: Atoms,
     protocol: Protocol,
-    psp_dir: str | Path,
-    restart_density: str | Path | None = None,
+    tasks: Sequence[int] = (0,),
+    species_dir: str | Path | None = None,
     title: str = "",
-    restart_wavefunctions: str | Path | None = None,
-    prtwf: int = -1,
 ) -> str:
-    """The text of an ABINIT input that computes the EFG of every atom.
+    """The text of an ``elk.in`` for ``atoms`` with the protocol's settings.
 
     Parameters
     ----------
     atoms : ase.Atoms
-        Periodic structure (Å); site order is kept.
+        Periodic structure (Å).
     protocol : Protocol
         Settings.
-    psp_dir : str or pathlib.Path
-        Folder of the PAW datasets (Debian: ``/usr/share/abinit/psp``).
-    restart_density : str or pathlib.Path, optional
-        A density file (``*_DEN``) to start the SCF from (``getden_filepath``);
-        ABINIT interpolates it if the FFT grid differs.
+    tasks : sequence of int
+        Elk tasks: 0 ground state from atomic densities, 1 resume from
+        STATE.OUT, 115 EFG.
+    species_dir : str or pathlib.Path, optional
+        Folder of the species files (default: the package's :data:`SPECIES_DIR`).
     title : str
-        A comment line at the top of the file.
-    restart_wavefunctions : str or pathlib.Path, optional
-        A wavefunction file (``*_WFK``) to start from (``getwfk_filepath``;
-        ABINIT converts it to another cutoff or k-mesh where needed). Takes
-        precedence over ``restart_density``.
-    prtwf : int
-        ABINIT's ``prtwf``: -1 (default) writes the wavefunctions only when the
-        SCF did not converge (a stop, a timeout, ``nstep`` reached), so a rerun
-        continues from them; 1 always; 0 never.
-
-    Notes
-    -----
-    ``chkexit 1`` is always set: ABINIT ends cleanly after the current SCF step
-    when a file ``abinit.exit`` appears in its folder (the runner's graceful stop).
+        Comment lines at the top (Elk ignores text outside blocks).
 
     Returns
     -------
     str
-        The input file text.
+        The input text; its geometry has been read back and checked against
+        ``atoms`` (:func:`check_geometry`).
     """
     check_structure(atoms, protocol)
-    symbols = atoms.get_chemical_symbols()
-    types = [el for el in protocol.elements if el in set(symbols)]
-    typat = [types.index(s) + 1 for s in symbols]
-    lines = []
-    if title:
-        lines += [f"# {line}" for line in title.splitlines()]
-    lines += [
-        f"# ltoefg DFT protocol {protocol.name}",
-        f'pp_dirpath "{Path(psp_dir)}"',
-        'pseudos "' + ", ".join(protocol.dataset(el).filename for el in types) + '"',
-        f"ntypat {len(types)}",
-        "znucl " + " ".join(str(atomic_numbers[el]) for el in types),
-        f"natom {len(atoms)}",
-        "typat " + " ".join(str(t) for t in typat),
-        f"chkprim {protocol.chkprim}",
-        *([] if protocol.use_symmetry else ["nsym 1"]),
-        "acell 3*1.0 angstrom",
-        "rprim",
-    ]
-    lines += ["  " + " ".join(_fmt(x) for x in row) for row in atoms.cell.array]
-    lines.append("xred")
-    lines += ["  " + " ".join(_fmt(x) for x in row) for row in atoms.get_scaled_positions(False)]
-    kx, ky, kz = protocol.kmesh
-    lines += [
-        f"ixc {protocol.ixc}",
-        f"ecut {protocol.ecut_ha:g}  pawecutdg {protocol.pawecutdg_ha:g}",
-        f"ngkpt {kx} {ky} {kz}  nshiftk 1  shiftk 0 0 0  kptopt 1",
-        f"occopt {protocol.occopt}  nband {protocol.nband(symbols)}"
-        + (f"  tsmear {protocol.tsmear_ha:g}" if protocol.occopt != 1 else ""),
-        f"iscf {protocol.iscf}  diemac {protocol.diemac:g}  npulayit {protocol.npulayit}",
-        f"nstep {protocol.nstep}  tolvrs {protocol.tolvrs:g}",
-        f"usexcnhat {protocol.usexcnhat}  pawovlp {protocol.pawovlp:g}",
-        f"prtefg {protocol.prtefg}",
-        "quadmom " + " ".join(f"{protocol.quadmom_barn[el]:g}" for el in types),
-        "ptcharge " + " ".join(f"{protocol.ptcharge[el]:g}" for el in types),
-        f"prtden {-abs(protocol.checkpoint_every)}  prtwf {prtwf}  prteig 0  prtgsr 0",
-        "chkexit 1",
-    ]
-    if restart_wavefunctions is not None:
-        lines.append(f'getwfk_filepath "{Path(restart_wavefunctions)}"')
-    elif restart_density is not None:
-        lines.append(f'getden_filepath "{Path(restart_density)}"')
-    return "\n".join(lines) + "\n"
+    sp = Path(species_dir) if species_dir is not None else SPECIES_DIR
+    head = "".join(f"! {line}\n" for line in title.splitlines())
+    head += f"! ltoefg DFT protocol {protocol.name}\n\n"
+    head += "tasks\n" + "".join(f"  {t}\n" for t in tasks) + "\n"
+    text = head + protocol.elk_blocks() + f"sppath\n  '{sp.resolve()}/'\n\n" + _geometry_text(atoms)
+    check_geometry(parse_geometry(text, "elk.in"), atoms, "the written elk.in")
+    return text
 
 
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?"
+def with_tasks(text: str, tasks: Sequence[int]) -> str:
+    """The same ``elk.in`` text with its ``tasks`` block replaced.
 
-
-def _tokens(text: str) -> list[str]:
-    out: list[str] = []
-    for line in text.splitlines():
-        out += line.split("#", 1)[0].split()
+    Raises
+    ------
+    DftInputError
+        If the text has no ``tasks`` block.
+    """
+    new = "tasks\n" + "".join(f"  {t}\n" for t in tasks) + "\n"
+    out, n = re.subn(r"^tasks\s*\n(?:[ \t]*\d+[ \t]*\n)+\s*", new, text, count=1, flags=re.M)
+    if n != 1:
+        raise DftInputError("the elk.in text has no tasks block.")
     return out
 
 
-def _values(tokens: list[str], key: str, n: int) -> list[str]:
+def _block(lines: list[str], key: str, name: str) -> int:
+    for i, line in enumerate(lines):
+        if line.strip() == key:
+            return i
+    raise DftOutputError(f"{name}: no '{key}' block.")
+
+
+def _numbers(line: str, n: int, name: str) -> list[float]:
+    vals = line.split(":")[0].split()
     try:
-        i = tokens.index(key)
+        out = [float(v.replace("D", "E").replace("d", "e")) for v in vals[:n]]
     except ValueError:
-        raise AbinitOutputError(f"the ABINIT input has no {key!r}.") from None
-    vals = tokens[i + 1 : i + 1 + n]
-    if len(vals) != n or not all(re.fullmatch(_NUM, v) for v in vals):
-        raise AbinitOutputError(f"the ABINIT input's {key!r} does not have {n} numbers.")
-    return vals
+        out = []
+    if len(out) != n or not np.all(np.isfinite(out)):
+        raise DftOutputError(f"{name}: expected {n} numbers in the line {line.strip()!r}.")
+    return out
 
 
-def parse_structure(text: str) -> AbinitStructure:
-    """Read the structure back from an input written by :func:`write_input`.
+def parse_geometry(text: str, name: str = "elk.in") -> ElkGeometry:
+    """Read the ``avec`` and ``atoms`` blocks of an ``elk.in`` or ``GEOMETRY.OUT``.
 
-    Only the subset the writer uses is understood (``acell 3*1.0 angstrom``,
-    ``rprim``, ``xred``, ``typat``, ``znucl``).
+    Only ``scale`` 1 inputs are understood (what the writer and Elk produce).
 
     Parameters
     ----------
     text : str
-        Input file text.
+        File text.
+    name : str
+        File name for error messages.
 
     Raises
     ------
-    AbinitOutputError
-        If a needed variable is missing or malformed.
+    DftOutputError
+        If a block is missing, truncated or malformed.
     """
-    tokens = _tokens(text)
-    natom = int(_values(tokens, "natom", 1)[0])
-    ntypat = int(_values(tokens, "ntypat", 1)[0])
-    znucl = [int(float(z)) for z in _values(tokens, "znucl", ntypat)]
-    typat = [int(t) for t in _values(tokens, "typat", natom)]
-    if "acell" in tokens and tokens[tokens.index("acell") + 1 : tokens.index("acell") + 3] != [
-        "3*1.0",
-        "angstrom",
-    ]:
-        raise AbinitOutputError("only inputs with 'acell 3*1.0 angstrom' are understood.")
-    cell = np.array(_values(tokens, "rprim", 9), float).reshape(3, 3)
-    xred = np.array(_values(tokens, "xred", 3 * natom), float).reshape(natom, 3)
-    symbols = tuple(chemical_symbols[znucl[t - 1]] for t in typat)
-    return AbinitStructure(cell=cell, symbols=symbols, scaled_positions=xred)
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("!")]
+    for key in ("scale", "scale1", "scale2", "scale3"):
+        try:
+            i = _block(lines, key, name)
+        except DftOutputError:
+            continue
+        if i + 1 >= len(lines) or _numbers(lines[i + 1], 1, name)[0] != 1.0:
+            raise DftOutputError(f"{name}: only '{key} 1.0' is understood.")
+    try:
+        i = _block(lines, "avec", name)
+        cell = np.array([_numbers(lines[i + 1 + k], 3, name) for k in range(3)]) * Bohr
+        j = _block(lines, "atoms", name)
+        nspecies = int(_numbers(lines[j + 1], 1, name)[0])
+        symbols: list[str] = []
+        pos: list[list[float]] = []
+        k = j + 2
+        for _ in range(nspecies):
+            m = re.match(r"\s*'([^']+)'", lines[k])
+            if not m:
+                raise DftOutputError(f"{name}: expected a species file name in {lines[k]!r}.")
+            el = Path(m.group(1)).name.removesuffix(".in")
+            natoms = int(_numbers(lines[k + 1], 1, name)[0])
+            for a in range(natoms):
+                pos.append(_numbers(lines[k + 2 + a], 3, name))
+                symbols.append(el)
+            k += 2 + natoms
+    except IndexError:
+        raise DftOutputError(f"{name}: the geometry is truncated.") from None
+    return ElkGeometry(cell=cell, symbols=tuple(symbols), scaled_positions=np.array(pos))
+
+
+def check_geometry(
+    geom: ElkGeometry,
+    atoms: Atoms,
+    what: str,
+    tol: float = GEOMETRY_TOL,
+    allow_shift: bool = False,
+) -> None:
+    """Check that a geometry in Elk order is ``atoms`` in the :func:`elk_order` map.
+
+    Parameters
+    ----------
+    geom : ElkGeometry
+        Geometry read from a file.
+    atoms : ase.Atoms
+        The structure, ase order.
+    what : str
+        What the geometry is, for the error message (e.g. a file path).
+    tol : float
+        Largest difference of reduced coordinates (modulo 1) and of cell
+        components relative to the cell length.
+    allow_shift : bool
+        Accept positions that differ by one rigid translation of all atoms
+        (Elk's ``GEOMETRY.OUT``: its symmetry finder moves the origin,
+        ``Info(findsymcrys): atomic basis shift``, which leaves every EFG
+        unchanged).
+
+    Raises
+    ------
+    DftOutputError
+        If species order, cell or positions differ.
+    """
+    order = elk_order(atoms.get_chemical_symbols())
+    expected = [atoms.get_chemical_symbols()[i] for i in order]
+    if list(geom.symbols) != expected:
+        raise DftOutputError(f"{what}: the atom order differs from the structure's Elk order.")
+    scale = float(np.abs(atoms.cell.array).max())
+    if np.abs(geom.cell - atoms.cell.array).max() > max(tol * scale, 1e-10):
+        raise DftOutputError(f"{what}: the cell differs from the structure's.")
+    d = geom.scaled_positions - atoms.get_scaled_positions(False)[order]
+    if allow_shift:
+        d = d - d[0]
+    if np.abs(d - np.round(d)).max() > tol:
+        raise DftOutputError(f"{what}: the atomic positions differ from the structure's.")

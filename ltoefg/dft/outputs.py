@@ -1,238 +1,232 @@
-"""Parse ABINIT's main output (``.abo``): EFG tensors (``prtefg``), SCF history, version.
+"""Parse Elk's outputs: ``EFG.OUT`` (task 115) and the SCF history in ``INFO.OUT``.
 
-ABINIT prints the EFG of every atom, in input order, in atomic units
-(E_h / (e a0²)) after ``Electric Field Gradient Calculation``: a ``total efg``
-block of three rows (Cartesian, the frame of ``rprim``) and, with
-``prtefg 3``, a ``point charge efg`` block from the ``ptcharge`` charges.
-:func:`parse_output` converts both to V/Å² (× :data:`EFG_AU_IN_V_PER_A2`) and
-checks the atom order against the structure the output echoes after the run
-(``typat`` and ``xred``) and, if given, against the input structure.
+Sign convention: Elk counts the electron charge as positive (its densities
+and potentials are those of a positive charge), so the tensor in ``EFG.OUT``
+is the negative of the physical EFG, ``V_ij = ∂²φ/∂x_i∂x_j`` of the
+electrostatic potential φ, which is the package's convention (the point-charge
+labels of :mod:`ltoefg.data.pointcharge` use it). :func:`parse_efg` multiplies
+by −1. This is checked, not assumed: for antifluorite Li₂O with one Li moved
+off its cubic site, where the EFG at Li is dominated by the surrounding ions
+(Li⁺ 1 − γ∞ = 0.73 > 0 keeps the sign), the parsed tensor of the moved Li has
+the sign and orientation of the package's point-charge tensor
+(``tests/test_dft_elk.py``).
+
+Units: Elk prints atomic units (E_h/(e a0²)); the parser returns V/Å²
+(× :data:`ltoefg.constants.EFG_AU_IN_V_PER_A2`). Every file is untrusted: a
+wrong tensor count, a non-number, NaN or a truncated file raise
+:class:`~ltoefg.dft.errors.DftOutputError` with one sentence naming the file.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from ase.data import chemical_symbols
 from numpy.typing import NDArray
 
 from ltoefg.constants import EFG_AU_IN_V_PER_A2
-from ltoefg.dft.errors import AbinitOutputError
-from ltoefg.dft.inputs import AbinitStructure
+from ltoefg.dft.errors import DftOutputError
+from ltoefg.dft.inputs import elk_order
 
-__all__ = ["AbinitOutput", "parse_output", "read_output"]
+__all__ = [
+    "ElkScf",
+    "parse_efg",
+    "parse_info",
+    "read_efg",
+    "read_info",
+    "read_text",
+    "rms_by_loop",
+    "scf_iterations",
+]
 
-_F = r"([-+]?\d*\.?\d+(?:[eEdD][-+]?\d+)?)"
-_RE_VERSION = re.compile(r"^\.Version\s+(\S+)\s+of ABINIT", re.M)
-_RE_ETOT = re.compile(rf"^\s*ETOT\s+(\d+)\s+{_F}\s+{_F}\s+{_F}\s+{_F}", re.M)
-_RE_CONVERGED = re.compile(r"=>\s*converged\.", re.M)
-_RE_ATOM = re.compile(r"^\s*Atom\s+(\d+), typat\s+(\d+):\s+(Point charge )?Cq", re.M)
-_RE_ROW = re.compile(rf"^\s*(total efg|point charge efg)\s*:\s+{_F}\s+{_F}\s+{_F}\s*$", re.M)
-_RE_TIME = re.compile(rf"^\+Overall time at end \(sec\) : cpu=\s*{_F}\s+wall=\s*{_F}", re.M)
-_AFTER = "-outvars: echo values of variables after computation"
+#: Hartree in eV (CODATA 2018), for the band gap.
+HARTREE_EV = 27.211386245988
 
-
-@dataclass
-class AbinitOutput:
-    """What one ABINIT run printed.
-
-    Attributes
-    ----------
-    version : str
-        ABINIT version, e.g. ``"9.6.2"``.
-    scf_steps : int
-        SCF steps of this run.
-    residuals : list of float
-        ``nres2`` (squared density residual) of every SCF step.
-    converged : bool
-        ABINIT reported ``=>converged`` (tolerance reached within ``nstep``).
-    completed : bool
-        ABINIT reached ``Overall time at end`` (it did not crash or get killed).
-    efg : numpy.ndarray or None, shape (natom, 3, 3)
-        Total EFG, V/Å² (None if not printed).
-    efg_pointcharge : numpy.ndarray or None, shape (natom, 3, 3)
-        ABINIT's point-charge EFG (``ptcharge``), V/Å².
-    typat : list of int
-        Type of every atom (from the EFG blocks, else the final echo).
-    symbols : tuple of str
-        Chemical symbols of the final echo (``typat`` + ``znucl``).
-    scaled_positions : numpy.ndarray or None, shape (natom, 3)
-        ``xred`` of the final echo.
-    cpu_time_s, wall_time_s : float or None
-        ABINIT's own timing (all ranks' CPU; wall).
-    """
-
-    version: str = ""
-    scf_steps: int = 0
-    residuals: list[float] = field(default_factory=list)
-    energies_ha: list[float] = field(default_factory=list)
-    converged: bool = False
-    completed: bool = False
-    efg: NDArray[np.float64] | None = None
-    efg_pointcharge: NDArray[np.float64] | None = None
-    typat: list[int] = field(default_factory=list)
-    symbols: tuple[str, ...] = ()
-    scaled_positions: NDArray[np.float64] | None = None
-    cpu_time_s: float | None = None
-    wall_time_s: float | None = None
-
-    @property
-    def final_residual(self) -> float | None:
-        """``nres2`` of the last SCF step (None without SCF steps)."""
-        return self.residuals[-1] if self.residuals else None
+_F = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?|NaN|-?Infinity)"
+_RE_EFG = re.compile(r"^\s*Species\s*:\s*(\d+)\s*\((\w+)\),\s*atom\s*:\s*(\d+)\s*$", re.M)
+_RE_TENSOR = re.compile(r"EFG tensor\s*:\s*\n" + r"\s*(\S+)\s+(\S+)\s+(\S+)\s*\n" * 3)
+_RE_VERSION = re.compile(r"Elk version (\S+) started")
+_RE_LOOP = re.compile(r"^\|\s*Loop number\s*:\s*(\d+)\s*\|", re.M)
+_RE_RMS = re.compile(rf"^RMS change in Kohn-Sham potential \(target\)\s*:\s*{_F}", re.M)
+_RE_FERMI = re.compile(rf"^\s*Fermi\s*:\s*{_F}", re.M)
+_RE_GAP = re.compile(rf"^Estimated indirect band gap\s*:\s*{_F}", re.M)
+_RE_WROTE = re.compile(r"^Wrote STATE\.OUT", re.M)
 
 
-def _num(s: str) -> float:
-    return float(s.replace("d", "e").replace("D", "e"))
+def _float(s: str, name: str) -> float:
+    try:
+        x = float(s.replace("D", "E").replace("d", "e"))
+    except ValueError:
+        raise DftOutputError(f"{name}: {s!r} is not a number.") from None
+    if not math.isfinite(x):
+        raise DftOutputError(f"{name}: a value is {s} (the run went wrong; delete and rerun).")
+    return x
 
 
-def _echo_values(block: str, key: str, n: int) -> list[float] | None:
-    m = re.search(rf"^\s+{key}\s+(.*)$", block, re.M)
-    if m is None:
-        return None
-    vals = re.findall(_F, block[m.start(1) :])
-    if len(vals) < n:
-        return None
-    return [_num(v) for v in vals[:n]]
-
-
-def _parse_efg(text: str) -> tuple[list[int], dict[str, NDArray[np.float64]]]:
-    start = text.find("Electric Field Gradient Calculation")
-    if start < 0:
-        return [], {}
-    body = text[start:]
-    atoms = {}
-    rows: dict[str, dict[int, list[list[float]]]] = {"total efg": {}, "point charge efg": {}}
-    marks = [(m.start(), int(m.group(1)), int(m.group(2))) for m in _RE_ATOM.finditer(body)]
-    marks.append((len(body), -1, -1))
-    for (pos, iatom, ityp), (nxt, _, _) in zip(marks[:-1], marks[1:], strict=True):
-        atoms[iatom] = ityp
-        for m in _RE_ROW.finditer(body, pos, nxt):
-            rows[m.group(1)].setdefault(iatom, []).append([_num(m.group(k)) for k in (2, 3, 4)])
-    natom = len(atoms)
-    if sorted(atoms) != list(range(1, natom + 1)):
-        raise AbinitOutputError("the EFG section does not list atoms 1…natom in order.")
-    out = {}
-    for kind, per_atom in rows.items():
-        if not per_atom:
-            continue
-        if sorted(per_atom) != list(range(1, natom + 1)) or any(
-            len(v) != 3 for v in per_atom.values()
-        ):
-            raise AbinitOutputError(f"the EFG section has an incomplete '{kind}' block.")
-        out[kind] = np.array([per_atom[i] for i in range(1, natom + 1)]) * EFG_AU_IN_V_PER_A2
-    return [atoms[i] for i in range(1, natom + 1)], out
-
-
-def parse_output(text: str, structure: AbinitStructure | None = None) -> AbinitOutput:
-    """Parse the text of an ABINIT ``.abo`` file.
+def parse_efg(text: str, symbols: list[str] | tuple[str, ...], name: str = "EFG.OUT") -> NDArray:
+    """EFG tensors from the text of Elk's ``EFG.OUT``, V/Å², physical sign, ase order.
 
     Parameters
     ----------
     text : str
-        The output file text.
-    structure : AbinitStructure, optional
-        The structure of the input; if given, the echoed atoms must match it
-        in order (species and reduced positions to 1e-6).
+        File text.
+    symbols : sequence of str
+        Chemical symbols of the structure, ase order (gives Elk's atom order,
+        :func:`~ltoefg.dft.inputs.elk_order`).
+    name : str
+        File name for error messages.
 
     Returns
     -------
-    AbinitOutput
+    numpy.ndarray, shape (natom, 3, 3)
 
     Raises
     ------
-    AbinitOutputError
-        If the EFG section is malformed or the atom order does not match.
+    DftOutputError
+        Wrong number of tensors, species in another order than the structure's
+        Elk order, non-numbers or NaN.
     """
-    out = AbinitOutput()
-    m = _RE_VERSION.search(text)
-    out.version = m.group(1) if m else ""
-    steps = [(int(m.group(1)), _num(m.group(2)), _num(m.group(5))) for m in _RE_ETOT.finditer(text)]
-    out.scf_steps = len(steps)
-    out.energies_ha = [e for _, e, _ in steps]
-    out.residuals = [r for _, _, r in steps]
-    out.converged = _RE_CONVERGED.search(text) is not None
-    t = _RE_TIME.search(text)
-    out.completed = t is not None
-    if t is not None:
-        out.cpu_time_s, out.wall_time_s = _num(t.group(1)), _num(t.group(2))
-    typat, tensors = _parse_efg(text)
-    out.typat = typat
-    out.efg = tensors.get("total efg")
-    out.efg_pointcharge = tensors.get("point charge efg")
-    after = text.find(_AFTER)
-    if after >= 0:
-        block = text[after:]
-        natom_v = _echo_values(block, "natom", 1)
-        ntypat_v = _echo_values(block, "ntypat", 1)
-        if natom_v is not None and ntypat_v is not None:
-            natom, ntypat = int(natom_v[0]), int(ntypat_v[0])
-            typ = _echo_values(block, "typat", natom)
-            znucl = _echo_values(block, "znucl", ntypat)
-            xred = _echo_values(block, "xred", 3 * natom)
-            if typ is not None and znucl is not None:
-                out.symbols = tuple(chemical_symbols[int(round(znucl[int(k) - 1]))] for k in typ)
-                if not out.typat:
-                    out.typat = [int(k) for k in typ]
-            if xred is not None:
-                out.scaled_positions = np.array(xred).reshape(natom, 3)
-    if out.efg is not None and out.symbols and len(out.symbols) != len(out.efg):
-        raise AbinitOutputError(
-            f"the output has {len(out.efg)} EFG tensors but {len(out.symbols)} atoms."
+    heads = _RE_EFG.findall(text)
+    blocks = _RE_TENSOR.findall(text)
+    n = len(symbols)
+    if len(heads) != n or len(blocks) != n:
+        raise DftOutputError(
+            f"{name}: {len(blocks)} EFG tensors for {n} atoms (truncated or of another structure)."
         )
-    if structure is not None:
-        check_order(out, structure)
+    order = elk_order(symbols)
+    expected = [symbols[i] for i in order]
+    if [h[1] for h in heads] != expected:
+        raise DftOutputError(f"{name}: the species order differs from the structure's Elk order.")
+    tensors = np.array([[_float(v, name) for v in b] for b in blocks]).reshape(n, 3, 3)
+    out = np.empty_like(tensors)
+    out[order] = tensors
+    return -EFG_AU_IN_V_PER_A2 * out
+
+
+def read_text(path: str | Path, what: str) -> str:
+    """The text of an Elk file; a missing or unreadable one raises DftOutputError naming it."""
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError as exc:
+        raise DftOutputError(f"{path}: cannot read {what} ({exc.strerror}).") from None
+
+
+def read_efg(path: str | Path, symbols: list[str] | tuple[str, ...]) -> NDArray:
+    """:func:`parse_efg` of a file.
+
+    Raises
+    ------
+    DftOutputError
+        If the file is missing or unreadable, or as :func:`parse_efg`.
+    """
+    return parse_efg(read_text(path, "the EFG file"), symbols, str(path))
+
+
+@dataclass
+class ElkScf:
+    """The SCF history of one Elk ground-state run, from ``INFO.OUT``.
+
+    Attributes
+    ----------
+    version : str
+        Elk version, e.g. ``"8.4.30"``.
+    iterations : int
+        SCF iterations whose STATE.OUT was written.
+    rms_dv : list of float
+        RMS change of the Kohn–Sham potential per iteration (from the second on).
+    converged : bool
+        Elk printed ``Convergence targets achieved``.
+    stopped : bool
+        Elk printed ``Self-consistent loop stopped`` (converged, ``maxscl``
+        reached, or a STOP file).
+    finished : bool
+        Elk printed ``Elk version … stopped`` (the run ended, not killed).
+    fermi_ha : float or None
+        Fermi energy of the last iteration, Ha.
+    gap_ha : float or None
+        Estimated indirect band gap of the last iteration (on the k-mesh), Ha.
+    resumed : bool
+        The run started from STATE.OUT (task 1).
+    """
+
+    version: str
+    iterations: int
+    rms_dv: list[float] = field(default_factory=list)
+    converged: bool = False
+    stopped: bool = False
+    finished: bool = False
+    fermi_ha: float | None = None
+    gap_ha: float | None = None
+    resumed: bool = False
+
+    @property
+    def final_rms_dv(self) -> float | None:
+        """RMS change of the potential of the last iteration (None before the second)."""
+        return self.rms_dv[-1] if self.rms_dv else None
+
+    @property
+    def gap_ev(self) -> float | None:
+        """:attr:`gap_ha` in eV."""
+        return None if self.gap_ha is None else self.gap_ha * HARTREE_EV
+
+
+def scf_iterations(text: str) -> int:
+    """SCF iterations whose STATE.OUT is written, counted in ``INFO.OUT`` text (cheap)."""
+    # the final "Wrote STATE.OUT" after "Self-consistent loop stopped" is not an iteration
+    head = text.split("Self-consistent loop stopped", 1)[0]
+    return len(_RE_WROTE.findall(head))
+
+
+def rms_by_loop(text: str, name: str = "INFO.OUT") -> dict[int, float]:
+    """RMS change of the Kohn–Sham potential printed in each SCF loop of ``INFO.OUT`` text.
+
+    Loops that have not printed it (the first of a run from atomic densities,
+    or the one still running) are absent.
+    """
+    out = {}
+    parts = _RE_LOOP.split(text)
+    for number, body in zip(parts[1::2], parts[2::2], strict=True):
+        m = _RE_RMS.search(body)
+        if m:
+            out[int(number)] = _float(m.group(1), name)
     return out
 
 
-def check_order(out: AbinitOutput, structure: AbinitStructure, tol: float = 1e-6) -> None:
-    """Check that an output's atoms are the input's atoms, in the same order.
-
-    Parameters
-    ----------
-    out : AbinitOutput
-    structure : AbinitStructure
-        The input structure.
-    tol : float
-        Largest accepted difference of reduced coordinates (modulo 1).
+def parse_info(text: str, name: str = "INFO.OUT") -> ElkScf:
+    """The SCF history in the text of Elk's ``INFO.OUT`` (ground state, task 0 or 1).
 
     Raises
     ------
-    AbinitOutputError
-        If species, number of atoms or positions differ.
+    DftOutputError
+        If the text is not an Elk INFO.OUT, or holds a non-number or NaN.
     """
-    n = len(structure.symbols)
-    if out.efg is not None and len(out.efg) != n:
-        raise AbinitOutputError(f"the output has {len(out.efg)} EFG tensors, the input {n} atoms.")
-    if out.symbols and tuple(out.symbols) != tuple(structure.symbols):
-        raise AbinitOutputError("the output's atom species/order differ from the input's.")
-    if out.scaled_positions is not None:
-        d = out.scaled_positions - structure.scaled_positions
-        d -= np.round(d)
-        if np.abs(d).max() > tol:
-            i = int(np.abs(d).max(axis=1).argmax())
-            raise AbinitOutputError(
-                f"atom {i + 1} of the output is not at the input's position (atom order changed)."
-            )
+    m = _RE_VERSION.search(text)
+    if m is None:
+        raise DftOutputError(f"{name}: not an Elk INFO.OUT (no 'Elk version … started').")
+    fermi = _RE_FERMI.findall(text)
+    gap = _RE_GAP.findall(text)
+    return ElkScf(
+        version=m.group(1),
+        iterations=scf_iterations(text),
+        rms_dv=[_float(x, name) for x in _RE_RMS.findall(text)],
+        converged="Convergence targets achieved" in text,
+        stopped="Self-consistent loop stopped" in text,
+        finished=re.search(r"Elk version \S+ stopped", text) is not None,
+        fermi_ha=_float(fermi[-1], name) if fermi else None,
+        gap_ha=_float(gap[-1], name) if gap else None,
+        resumed="resuming from STATE.OUT" in text,
+    )
 
 
-def read_output(path: str | Path, structure: AbinitStructure | None = None) -> AbinitOutput:
-    """Parse an ABINIT ``.abo`` file (see :func:`parse_output`).
+def read_info(path: str | Path) -> ElkScf:
+    """:func:`parse_info` of a file.
 
     Raises
     ------
-    AbinitOutputError
-        If the file is missing or malformed.
+    DftOutputError
+        If the file is missing or unreadable, or as :func:`parse_info`.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        raise AbinitOutputError(f"{path}: cannot read the ABINIT output ({exc}).") from None
-    try:
-        return parse_output(text, structure)
-    except AbinitOutputError as exc:
-        raise AbinitOutputError(f"{path}: {exc}") from None
+    return parse_info(read_text(path, "Elk's INFO.OUT"), str(path))

@@ -1,99 +1,121 @@
-"""The DFT protocol: one frozen, named set of ABINIT settings (SPEC §4.6).
+"""The DFT protocol: one frozen, named set of Elk (FP-LAPW) settings.
 
-A :class:`Protocol` holds every setting that changes a label: the PAW datasets
-(file names and SHA-256 of Debian's ``abinit-data`` files), the plane-wave and
-fine-grid cutoffs, the k-point mesh, the SCF mixing and tolerances, the band
-rule, and the EFG output switches. It is immutable; variants for a convergence
-study are made with :meth:`Protocol.replace`, which requires a new name, so a
-name always means one set of numbers. The production protocol is
-:data:`PRODUCTION` (its choice is documented in ``docs/dft.md``).
+A :class:`Protocol` holds every setting that changes a label: the species
+files (shipped in ``ltoefg/dft/species/``, each with its SHA-256), the
+exchange-correlation functional, the basis (``rgkmax``, ``lmaxapw``,
+``gmaxvr``, ``nempty``), the k-point mesh, smearing, mixing, the SCF stop
+(``epspot``, ``epsengy``, ``maxscl``) and the stop on the change of the EFGs
+themselves (:class:`EfgStop`). It is immutable; variants (convergence study,
+validation crystals) are made with :meth:`Protocol.replace`, which requires a
+new name, so a name always means one set of numbers. :meth:`Protocol.elk_blocks`
+renders the settings as ``elk.in`` blocks.
 
-Units: energies in hartree (Ha), quadrupole moments in barn (ABINIT's
-``quadmom`` unit), point charges in units of e.
+The production protocol is :data:`PRODUCTION` (``elk-pbe-v1``); its numbers
+stand in one place, the defaults of :class:`Protocol`. :data:`VALIDATION` is the
+protocol of the small validation crystals (no EFG stop; they converge on
+``epspot``); each crystal sets its own k-mesh with ``replace``.
+
+Units: Elk's atomic units (energies in hartree, lengths in bohr), except the
+EFG-stop tolerances (V/Å², the package's EFG unit).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ltoefg.data.pointcharge import FORMAL_CHARGES
 from ltoefg.dft.errors import DftInputError
-from ltoefg.dft.paw import PAW_RADII_BOHR
-from ltoefg.nmr import ISOTOPES
 
 __all__ = [
-    "DATASETS",
     "PRODUCTION",
     "PROTOCOLS",
-    "PawDataset",
+    "SPECIES",
+    "SPECIES_DIR",
+    "VALIDATION",
+    "EfgStop",
     "Protocol",
+    "SpeciesFile",
     "get_protocol",
+    "register_protocol",
 ]
+
+#: Folder of the species files shipped with the package (Elk 8.4.30's, GPL-3+).
+SPECIES_DIR = Path(__file__).resolve().parent / "species"
 
 
 @dataclass(frozen=True)
-class PawDataset:
-    """One PAW dataset file of Debian's ``abinit-data`` (``/usr/share/abinit/psp``).
+class SpeciesFile:
+    """One Elk species file shipped in :data:`SPECIES_DIR`.
 
     Attributes
     ----------
     element : str
         Chemical symbol.
     filename : str
-        Path relative to the psp folder.
+        File name in :data:`SPECIES_DIR` (Elk's ``spfname``).
     sha256 : str
         SHA-256 of the file (lower-case hex); the runner refuses another file.
-    z_valence : float
-        Valence electrons (``zion`` of the file): Li 3 (1s in valence), Ti 12
-        (3s3p semicore), O 6.
-    r_paw_bohr : float
-        Radius of the PAW augmentation sphere, bohr.
     """
 
     element: str
     filename: str
     sha256: str
-    z_valence: float
-    r_paw_bohr: float
 
 
-#: The PAW-PBE datasets of the protocol, in ABINIT type order (Li, Ti, O).
-DATASETS: tuple[PawDataset, ...] = (
-    PawDataset(
-        "Li",
-        "li.PBE.atompaw.paw",
-        "9ede01ce2e1e7d8187d1e5f053fd8d5029ec54e82383c54f4493e6855948ffc7",
-        3.0,
-        PAW_RADII_BOHR["Li"],
-    ),
-    PawDataset(
-        "Ti",
-        "ti.hpc.paw",
-        "25fbc711797bbf808bd90f9edd8c892a3c51256c6f239ebfcc122a4ccb3e37a8",
-        12.0,
-        PAW_RADII_BOHR["Ti"],
-    ),
-    PawDataset(
-        "O",
-        "Pseudodojo_paw_pbe_standard/O.xml",
-        "19c808ad43a7aa14d25549d43409ad620ccbbd978b6fa2ad5630863131bf0515",
-        6.0,
-        PAW_RADII_BOHR["O"],
-    ),
+#: The species files of Debian's elk-lapw 8.4.30 (``/usr/share/elk-lapw/species``).
+SPECIES: tuple[SpeciesFile, ...] = (
+    SpeciesFile("Li", "Li.in", "c208fa7b3a5609ec5a92074a1993d142a4c830d480c2524a24e8e94e8a12a967"),
+    SpeciesFile("Ti", "Ti.in", "089a20649d0afce4c040205fce79c28952bb9c2305be7323ac7cc6ddbfe70891"),
+    SpeciesFile("O", "O.in", "c1bc1d90f74761b61ebd58d24b039f3032925b94866619be15232d11972cff5f"),
+    SpeciesFile("Si", "Si.in", "e1a2718cdd95ce354e1976a1f307317ef34a8505aa437e93ad8e1641bb21c284"),
+    SpeciesFile("N", "N.in", "1266dfc7109cf4bcd185fc7ce3981e55e8ad7a85575118cd796abaaee4a8a068"),
 )
 
-#: Nuclear quadrupole moments in barn for ABINIT's ``quadmom`` (only the CQ that
-#: ABINIT prints depends on them; the stored tensors do not): ⁷Li, ⁴⁷Ti, ¹⁷O of
-#: :data:`ltoefg.nmr.ISOTOPES` (Pyykkö 2018), mb → b.
-QUADMOM_BARN: dict[str, float] = {el: iso.quadrupole_mb / 1000.0 for el, iso in ISOTOPES.items()}
+
+@dataclass(frozen=True)
+class EfgStop:
+    """Stop the SCF when the EFGs stop changing (checked by the runner's monitor).
+
+    After every SCF iteration ``n`` the runner computes the EFG of the saved
+    state (Elk task 115); the change at ``n`` is, per element, the largest
+    ``|ΔV_ij|`` over the sites of that element between the EFG at ``n`` and at
+    ``n − window``. The SCF is stopped when every element's change is below its
+    tolerance at ``consecutive`` consecutive checks.
+
+    Attributes
+    ----------
+    window : int
+        Iterations between the two EFGs compared.
+    tolerance : dict
+        Element -> largest allowed ``|ΔV_ij|``, V/Å². An element without an
+        entry must satisfy :attr:`default_tolerance`.
+    consecutive : int
+        Consecutive checks that must pass.
+    default_tolerance : float
+        Tolerance of elements not in ``tolerance``, V/Å².
+    """
+
+    window: int = 3
+    tolerance: dict[str, float] = field(default_factory=dict)
+    consecutive: int = 2
+    default_tolerance: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.window < 1 or self.consecutive < 1:
+            raise DftInputError("the EFG stop needs window ≥ 1 and consecutive ≥ 1.")
+        if any(not t > 0 for t in self.tolerance.values()) or not self.default_tolerance > 0:
+            raise DftInputError("the EFG stop's tolerances must be positive (V/Å²).")
+
+    def tol(self, element: str) -> float:
+        """Tolerance of ``element``, V/Å²."""
+        return float(self.tolerance.get(element, self.default_tolerance))
 
 
 @dataclass(frozen=True)
 class Protocol:
-    """Every ABINIT setting that changes an EFG label.
+    """Every Elk setting that changes an EFG label.
 
     Attributes
     ----------
@@ -101,125 +123,139 @@ class Protocol:
         Unique name; results record it, data sets cite it.
     description : str
         One sentence: what the protocol is for.
-    datasets : tuple of PawDataset
-        PAW datasets, in ABINIT type order.
-    ixc : int
-        Exchange-correlation functional (11 = PBE, the functional of the datasets).
-    ecut_ha : float
-        Plane-wave cutoff, Ha.
-    pawecutdg_ha : float
-        Cutoff of the PAW fine (double) grid, Ha.
-    kmesh : tuple of int
-        Γ-centred Monkhorst-Pack mesh (``ngkpt``; ``shiftk 0 0 0``).
-    occopt : int
-        Occupations: 1 fixed (insulator); 3, 4, 7 smeared (with ``tsmear_ha``).
-    tsmear_ha : float
-        Smearing width, Ha (only written when ``occopt`` is not 1).
-    nband_extra_fraction, nband_extra_min : float, int
-        Band rule: ``nband = n_occ + max(nband_extra_min, ceil(fraction · n_occ))``
-        with ``n_occ = n_electrons / 2`` (a few empty bands show the gap).
-    iscf : int
-        SCF algorithm (17: Pulay mixing of the density, ABINIT's PAW default).
-    diemac : float
-        Model dielectric constant of the preconditioner (1e6, ABINIT's default:
-        metallic screening; on LTO it converged in fewer steps than 4, 10 or 30,
-        see docs/dft.md).
-    npulayit : int
-        Number of previous densities in Pulay mixing.
-    tolvrs : float
-        SCF stops when the squared density residual ``nres2`` is below this
-        (1e-7: tensors within 1e-4 relative of a 1e-9 run, docs/dft.md).
-    nstep : int
-        Maximum SCF steps of one ABINIT run (a run that hits it is not converged).
-    usexcnhat : int
-        0: XC without the compensation density (the Li dataset needs it).
-    pawovlp : float
-        Largest PAW-sphere voluminal overlap ABINIT accepts (%); 5 = ABINIT's default.
-    prtefg : int
-        3: total EFG plus the point-charge EFG of ``ptcharge``.
-    ptcharge : dict
-        Point charges per element (e) for ABINIT's point-charge EFG: the formal
-        charges of the ``pcm`` labels.
-    quadmom_barn : dict
-        Quadrupole moments per element, barn (ABINIT's printed CQ only).
-    checkpoint_every : int
-        The density is saved every this many SCF steps (``prtden -N``), so an
-        interrupted run restarts from it.
-    chkprim : int
-        0: accept non-primitive cells (ABINIT's default 1 would stop).
-    use_symmetry : bool
-        Let ABINIT find and use the crystal's symmetry (False: ``nsym 1``; the
-        rattled LTO structures have none anyway).
+    species : tuple of SpeciesFile
+        Species files (in :data:`SPECIES_DIR`) the protocol may use.
+    xctype : int
+        Elk's exchange-correlation functional (20 = PBE).
+    lmaxi : int
+        Angular momentum of the inner muffin-tin density and potential (2:
+        Elk's EFG task needs the l = 2 part, which Elk's default 1 drops).
+    rgkmax : float
+        R_MT,min × max|G+k|, the APW basis cut-off (dimensionless).
+    ngridk : tuple of int
+        k-point mesh.
+    vkloff : tuple of float
+        k-mesh offset, in units of the mesh spacing (0 0 0: Γ-centred).
+    stype : int
+        Smearing: 0 Gaussian, 1–2 Methfessel-Paxton, 3 Fermi-Dirac.
+    swidth : float
+        Smearing width, Ha.
+    mixtype : int
+        Potential mixing: 0 linear, 1 adaptive linear, 3 Broyden.
+    broydpm : tuple of float
+        Broyden mixing parameters (α, w0).
+    mixsdb : int
+        Broyden subspace dimension.
+    nempty : float
+        Empty states per atom (Elk's default 4).
+    lmaxapw : int
+        Angular momentum cut-off of the APW functions.
+    gmaxvr : float
+        Largest |G| of the interstitial density and potential, bohr⁻¹.
+    epspot : float
+        SCF stop: RMS change of the Kohn–Sham potential.
+    epsengy : float
+        SCF stop: change of the total energy, Ha (1e9: off; on LTO cells Elk's
+        total energy keeps moving by 1e-3 Ha after the potential has converged).
+    maxscl : int
+        Largest number of SCF iterations of one Elk run.
+    nwrite : int
+        STATE.OUT is written every this many iterations (1: after every one,
+        which the EFG stop and the resume need).
+    efg_stop : EfgStop or None
+        Stop on the change of the EFGs (None: converge on ``epspot`` only).
     """
 
     name: str
     description: str = ""
-    datasets: tuple[PawDataset, ...] = DATASETS
-    ixc: int = 11
-    ecut_ha: float = 15.0
-    pawecutdg_ha: float = 30.0
-    kmesh: tuple[int, int, int] = (3, 3, 1)
-    occopt: int = 7
-    tsmear_ha: float = 0.005
-    nband_extra_fraction: float = 0.05
-    nband_extra_min: int = 4
-    iscf: int = 17
-    diemac: float = 1e6
-    npulayit: int = 7
-    tolvrs: float = 1e-7
-    nstep: int = 100
-    usexcnhat: int = 0
-    pawovlp: float = 5.0
-    prtefg: int = 3
-    ptcharge: dict[str, float] = field(default_factory=lambda: dict(FORMAL_CHARGES))
-    quadmom_barn: dict[str, float] = field(default_factory=lambda: dict(QUADMOM_BARN))
-    checkpoint_every: int = 5
-    chkprim: int = 0
-    use_symmetry: bool = True
+    species: tuple[SpeciesFile, ...] = SPECIES
+    xctype: int = 20
+    lmaxi: int = 2
+    # The defaults are the production settings (elk-pbe-v1): the one place to edit
+    # them after the convergence study.
+    rgkmax: float = 6.0
+    ngridk: tuple[int, int, int] = (2, 2, 1)
+    vkloff: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    stype: int = 3  # Fermi-Dirac
+    swidth: float = 0.005  # Ha
+    mixtype: int = 3  # Broyden
+    broydpm: tuple[float, float] = (0.1, 0.05)
+    mixsdb: int = 8
+    nempty: float = 4.0  # Elk's default
+    lmaxapw: int = 8
+    gmaxvr: float = 12.0
+    epspot: float = 1e-6
+    epsengy: float = 1e9  # off: Elk's energy criterion is never met on LTO cells
+    maxscl: int = 80
+    nwrite: int = 1
+    efg_stop: EfgStop | None = field(
+        default_factory=lambda: EfgStop(
+            window=3, tolerance={"Li": 0.005, "Ti": 0.1, "O": 0.1}, consecutive=2
+        )
+    )
 
     def __post_init__(self) -> None:
         if not self.name:
             raise DftInputError("a DFT protocol needs a name.")
-        if self.pawecutdg_ha < self.ecut_ha:
+        if len(self.ngridk) != 3 or min(self.ngridk) < 1:
+            raise DftInputError(f"protocol {self.name!r}: ngridk must be three integers ≥ 1.")
+        if len(self.vkloff) != 3 or len(self.broydpm) != 2:
+            raise DftInputError(f"protocol {self.name!r}: vkloff needs 3, broydpm 2 numbers.")
+        if self.lmaxi < 2:
             raise DftInputError(
-                f"protocol {self.name!r}: pawecutdg ({self.pawecutdg_ha} Ha) must be at least "
-                f"ecut ({self.ecut_ha} Ha)."
+                f"protocol {self.name!r}: lmaxi must be ≥ 2 (Elk's EFG needs the l = 2 density)."
             )
-        if len(self.kmesh) != 3 or min(self.kmesh) < 1:
-            raise DftInputError(f"protocol {self.name!r}: kmesh must be three integers ≥ 1.")
+        if self.nwrite != 1 and self.efg_stop is not None:
+            raise DftInputError(f"protocol {self.name!r}: the EFG stop needs nwrite 1.")
 
     @property
     def elements(self) -> tuple[str, ...]:
-        """Elements the protocol has datasets for, in type order."""
-        return tuple(d.element for d in self.datasets)
+        """Elements the protocol has species files for."""
+        return tuple(s.element for s in self.species)
 
-    def dataset(self, element: str) -> PawDataset:
-        """The PAW dataset of ``element``.
+    def species_file(self, element: str) -> SpeciesFile:
+        """The species file of ``element``.
 
         Raises
         ------
         DftInputError
-            If the protocol has no dataset for the element.
+            If the protocol has no species file for the element.
         """
-        for d in self.datasets:
-            if d.element == element:
-                return d
+        for s in self.species:
+            if s.element == element:
+                return s
         raise DftInputError(
-            f"protocol {self.name!r} has no PAW dataset for {element}; it covers "
+            f"protocol {self.name!r} has no Elk species file for {element}; it covers "
             f"{', '.join(self.elements)}."
         )
 
-    def nband(self, symbols: list[str] | tuple[str, ...]) -> int:
-        """Number of bands for a structure with these atoms (the band rule).
+    def elk_blocks(self) -> str:
+        """The settings as ``elk.in`` blocks (without ``tasks``, ``sppath`` and the geometry)."""
 
-        Parameters
-        ----------
-        symbols : sequence of str
-            Chemical symbols of all atoms.
-        """
-        n_el = sum(self.dataset(s).z_valence for s in symbols)
-        n_occ = math.ceil(n_el / 2.0)
-        return n_occ + max(self.nband_extra_min, math.ceil(self.nband_extra_fraction * n_occ))
+        def block(key: str, *values: Any) -> str:
+            return f"{key}\n  " + "  ".join(_fmt(v) for v in values) + "\n\n"
+
+        return "".join(
+            [
+                block("xctype", self.xctype),
+                block("lmaxi", self.lmaxi),
+                block("rgkmax", self.rgkmax),
+                block("ngridk", *self.ngridk),
+                block("vkloff", *self.vkloff),
+                block("stype", self.stype),
+                block("swidth", self.swidth),
+                block("mixtype", self.mixtype),
+                block("broydpm", *self.broydpm),
+                block("mixsdb", self.mixsdb),
+                block("nempty", self.nempty),
+                block("lmaxapw", self.lmaxapw),
+                block("gmaxvr", self.gmaxvr),
+                block("epspot", self.epspot),
+                block("epsengy", self.epsengy),
+                block("maxscl", self.maxscl),
+                block("nwrite", self.nwrite),
+            ]
+        )
 
     def replace(self, name: str, **changes: Any) -> Protocol:
         """A variant of this protocol under a new name (e.g. for a convergence study).
@@ -238,31 +274,72 @@ class Protocol:
     def to_dict(self) -> dict[str, Any]:
         """All settings as a JSON-serialisable dict (recorded with every result)."""
         d = dataclasses.asdict(self)
-        d["kmesh"] = list(self.kmesh)
+        for key in ("ngridk", "vkloff", "broydpm"):
+            d[key] = list(d[key])
+        d["species"] = [dataclasses.asdict(s) for s in self.species]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Protocol:
         """Inverse of :meth:`to_dict`."""
         d = dict(d)
-        d["datasets"] = tuple(PawDataset(**x) for x in d["datasets"])
-        d["kmesh"] = tuple(int(k) for k in d["kmesh"])
+        d["species"] = tuple(SpeciesFile(**s) for s in d["species"])
+        d["ngridk"] = tuple(int(k) for k in d["ngridk"])
+        d["vkloff"] = tuple(float(k) for k in d["vkloff"])
+        d["broydpm"] = tuple(float(k) for k in d["broydpm"])
+        if d.get("efg_stop") is not None:
+            d["efg_stop"] = EfgStop(**d["efg_stop"])
         return cls(**d)
 
 
-#: The production protocol of ``dft-pbe-v1`` (chosen by the convergence study in
-#: docs/dft.md): PAW-PBE, 15 Ha / 30 Ha, Γ-centred 3×3×1, Gaussian smearing 0.005 Ha.
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return ".true." if v else ".false."
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+#: The production protocol of ``dft-pbe-v1``: Elk all-electron FP-LAPW, PBE.
 PRODUCTION = Protocol(
-    name="abinit-paw-pbe-v1",
+    name="elk-pbe-v1",
     description=(
-        "ABINIT PAW-PBE (Debian abinit-data: li.PBE.atompaw.paw, ti.hpc.paw, "
-        "Pseudodojo_paw_pbe_standard/O.xml), ecut 15 Ha, pawecutdg 30 Ha, Gamma-centred "
-        "3x3x1 k-mesh, Gaussian smearing 0.005 Ha, Pulay density mixing, tolvrs 1e-7"
+        "Elk 8.4.30 all-electron FP-LAPW, PBE, lmaxi 2, Debian species files; SCF stopped "
+        "when the EFGs stop changing (see docs/dft.md for the convergence study)"
     ),
 )
 
+#: Validation crystals (rutile, stishovite, Li₃N, Li₂O): the production basis and
+#: smearing, no EFG stop, converged on the potential; k-mesh set per crystal.
+VALIDATION = PRODUCTION.replace(
+    "elk-pbe-validation",
+    description="small validation crystals: production basis, converged on epspot 1e-6",
+    efg_stop=None,
+    maxscl=200,
+)
+
 #: Registered protocols by name.
-PROTOCOLS: dict[str, Protocol] = {PRODUCTION.name: PRODUCTION}
+PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (PRODUCTION, VALIDATION)}
+
+
+def register_protocol(protocol: Protocol) -> Protocol:
+    """Register a protocol (e.g. a convergence-study variant) so that it is found by name.
+
+    Re-registering the same settings under the same name is allowed.
+
+    Raises
+    ------
+    DftInputError
+        If another protocol with other settings has that name.
+    """
+    known = PROTOCOLS.get(protocol.name)
+    if known is not None and known != protocol:
+        raise DftInputError(
+            f"a protocol named {protocol.name!r} with other settings is registered; "
+            "choose a new name."
+        )
+    PROTOCOLS[protocol.name] = protocol
+    return protocol
 
 
 def get_protocol(name: str) -> Protocol:

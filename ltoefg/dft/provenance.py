@@ -1,7 +1,8 @@
-"""Where a DFT label came from: ABINIT version, PAW dataset files with SHA-256, host.
+"""Where a DFT label came from: Elk executable and package, species files with SHA-256,
+the BLAS/LAPACK libraries actually loaded, host.
 
-Also finds the executables and the PAW datasets, and refuses a dataset file
-whose SHA-256 differs from the protocol's (another file would be another label).
+Also refuses a species file whose SHA-256 differs from the protocol's (another
+file would be another label).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
@@ -16,56 +18,37 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ltoefg.dft.errors import AbinitNotFoundError
-from ltoefg.dft.protocol import Protocol
+from ltoefg.dft.errors import ElkNotFoundError
+from ltoefg.dft.protocol import SPECIES_DIR, Protocol
 
 __all__ = [
-    "DEFAULT_PSP_DIR",
-    "ENV_PSP_DIR",
-    "abinit_version",
-    "dataset_files",
+    "ELK_EXECUTABLE",
+    "elk_package_version",
     "find_executable",
     "host_info",
-    "psp_dir",
+    "linear_algebra",
     "sha256_file",
+    "species_files",
 ]
 
-#: Folder of the PAW datasets of Debian's ``abinit-data`` package.
-DEFAULT_PSP_DIR = Path("/usr/share/abinit/psp")
-#: Environment variable that overrides :data:`DEFAULT_PSP_DIR`.
-ENV_PSP_DIR = "LTOEFG_ABINIT_PSP_DIR"
+#: Debian's name of the Elk executable.
+ELK_EXECUTABLE = "elk-lapw"
 
-_INSTALL_HINT = "install it (Debian: apt-get install abinit abinit-data openmpi-bin)"
+_INSTALL_HINT = "install it (Debian: apt-get install elk-lapw libopenblas0-openmp)"
 
 
-def find_executable(name: str) -> str:
+def find_executable(name: str = ELK_EXECUTABLE) -> str:
     """Absolute path of an executable on PATH.
 
     Raises
     ------
-    AbinitNotFoundError
+    ElkNotFoundError
         If it is not found.
     """
     path = shutil.which(name)
     if path is None:
-        raise AbinitNotFoundError(f"'{name}' is not on PATH; {_INSTALL_HINT}.")
+        raise ElkNotFoundError(f"'{name}' is not on PATH; {_INSTALL_HINT}.")
     return path
-
-
-def psp_dir(path: str | Path | None = None) -> Path:
-    """The PAW dataset folder: ``path``, else ``$LTOEFG_ABINIT_PSP_DIR``, else Debian's.
-
-    Raises
-    ------
-    AbinitNotFoundError
-        If the folder does not exist.
-    """
-    p = Path(path or os.environ.get(ENV_PSP_DIR) or DEFAULT_PSP_DIR)
-    if not p.is_dir():
-        raise AbinitNotFoundError(
-            f"{p}: the PAW dataset folder does not exist; {_INSTALL_HINT} or set {ENV_PSP_DIR}."
-        )
-    return p
 
 
 def sha256_file(path: str | Path) -> str:
@@ -77,68 +60,100 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def dataset_files(
-    protocol: Protocol, folder: str | Path | None = None, elements: list[str] | None = None
+def species_files(
+    protocol: Protocol, elements: list[str] | None = None, folder: str | Path | None = None
 ) -> list[dict[str, str]]:
-    """The protocol's PAW dataset files, checked against their SHA-256.
+    """The protocol's species files, checked against their SHA-256.
 
     Parameters
     ----------
     protocol : Protocol
-    folder : str or pathlib.Path, optional
-        PAW dataset folder (see :func:`psp_dir`).
     elements : list of str, optional
         Only these elements (default: all of the protocol).
+    folder : str or pathlib.Path, optional
+        Species folder (default: the package's :data:`SPECIES_DIR`).
 
     Returns
     -------
     list of dict
-        ``{"element", "file", "path", "sha256"}`` per dataset.
+        ``{"element", "file", "path", "sha256"}`` per species.
 
     Raises
     ------
-    AbinitNotFoundError
+    ElkNotFoundError
         If a file is missing or its SHA-256 differs from the protocol's.
     """
-    root = psp_dir(folder)
+    root = Path(folder) if folder is not None else SPECIES_DIR
     out = []
-    for d in protocol.datasets:
-        if elements is not None and d.element not in elements:
+    for s in protocol.species:
+        if elements is not None and s.element not in elements:
             continue
-        path = root / d.filename
+        path = root / s.filename
         if not path.is_file():
-            raise AbinitNotFoundError(
-                f"{path}: the {d.element} PAW dataset is missing; {_INSTALL_HINT}."
+            raise ElkNotFoundError(
+                f"{path}: the {s.element} species file is missing; reinstall ltoefg."
             )
         digest = sha256_file(path)
-        if digest != d.sha256:
-            raise AbinitNotFoundError(
+        if digest != s.sha256:
+            raise ElkNotFoundError(
                 f"{path}: SHA-256 {digest[:12]}… differs from protocol {protocol.name!r} "
-                f"({d.sha256[:12]}…); install the abinit-data version the protocol was made "
-                "with, or define a new protocol for this file."
+                f"({s.sha256[:12]}…); restore the file or define a new protocol for it."
             )
-        out.append({"element": d.element, "file": d.filename, "path": str(path), "sha256": digest})
+        out.append({"element": s.element, "file": s.filename, "path": str(path), "sha256": digest})
     return out
 
 
 @cache
-def abinit_version(abinit: str = "abinit") -> str:
-    """The version ``abinit --version`` prints (e.g. ``"9.6.2"``).
-
-    Raises
-    ------
-    AbinitNotFoundError
-        If abinit is missing or does not answer.
-    """
-    exe = find_executable(abinit)
+def elk_package_version(package: str = "elk-lapw") -> str | None:
+    """The Debian package version of Elk (``dpkg-query``), or None where there is none."""
     try:
-        res = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AbinitNotFoundError(f"'{exe} --version' failed ({exc}); reinstall abinit.") from None
-    lines = res.stdout.strip().splitlines()
-    if res.returncode != 0 or not lines:
-        raise AbinitNotFoundError(f"'{exe} --version' failed; reinstall abinit.")
-    return lines[-1].strip()
+        res = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Version}", package],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (res.stdout.strip() or None) if res.returncode == 0 else None
+
+
+@cache
+def linear_algebra(executable: str) -> dict[str, Any]:
+    """The BLAS and LAPACK libraries the Elk executable loads.
+
+    ``ldd`` gives the library each soname resolves to; the real path behind
+    Debian's alternatives symlinks tells which implementation it is (e.g.
+    ``…/openblas-openmp/libblas.so.3`` against the reference
+    ``…/blas/libblas.so.3``, 4–5× slower for Elk).
+
+    Parameters
+    ----------
+    executable : str
+        Path of the Elk executable.
+
+    Returns
+    -------
+    dict
+        ``libblas``, ``liblapack``: real paths (None if not linked or ``ldd``
+        is missing); ``other``: real paths of other BLAS-like libraries loaded
+        (OpenBLAS, MKL, BLIS).
+    """
+    out: dict[str, Any] = {"libblas": None, "liblapack": None, "other": []}
+    try:
+        res = subprocess.run(["ldd", executable], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return out
+    for m in re.finditer(r"^\s*(\S+)\s*=>\s*(\S+)", res.stdout, re.M):
+        soname, path = m.group(1), m.group(2)
+        real = os.path.realpath(path) if os.path.exists(path) else path
+        if soname.startswith("libblas.so"):
+            out["libblas"] = real
+        elif soname.startswith("liblapack.so"):
+            out["liblapack"] = real
+        elif re.match(r"lib(openblas|mkl|blis)", soname):
+            out["other"].append(real)
+    return out
 
 
 def _cpu_model() -> str:

@@ -22,19 +22,19 @@ from ltoefg.dft.results import check_matches, load_ok, result_efg
 
 __all__ = ["DFT_LABEL_METHOD", "assemble", "label_description"]
 
-#: Label method of data sets made by this package with ABINIT PAW-PBE.
-DFT_LABEL_METHOD = "dft-abinit-paw-pbe"
+#: Label method of data sets made by this package with Elk (all-electron FP-LAPW, PBE).
+DFT_LABEL_METHOD = "dft-elk-pbe"
 
 
-def label_description(protocol: Protocol, abinit_version: str) -> str:
+def label_description(protocol: Protocol, elk_version: str) -> str:
     """Plain-words description of the labels of a DFT data set."""
     return (
-        f"DFT EFG labels computed by ltoefg with ABINIT {abinit_version} PAW-PBE "
-        f"(protocol {protocol.name}: {protocol.description}; prtefg, total EFG incl. the "
-        "PAW on-site terms), in V/Angstrom^2. Structures are pcm-v2 structures (same ids "
+        f"DFT EFG labels computed by ltoefg with Elk {elk_version} (all-electron "
+        f"full-potential LAPW, PBE; protocol {protocol.name}: {protocol.description}; "
+        "task 115, total EFG), in V/Angstrom^2. Structures are pcm-v2 structures (same ids "
         "in the structure table's 'structure' column), stratified over the 6 Li/Ti "
         "orderings and the rattle amplitudes. Real DFT, but not the paper's CASTEP/GIPAW "
-        "data: PAW datasets and code differ (see docs/dft.md)."
+        "data: code and basis differ (see docs/dft.md)."
     )
 
 
@@ -86,16 +86,16 @@ def assemble(
         atoms = ds.atoms(sid)
         check_matches(res, atoms)
         frames.append(atoms)
-        tensors.append(result_efg(res)[0])
-        versions.add(res["abinit_version"])
+        tensors.append(result_efg(res))
+        versions.add(str(res["elk_version"]))
     table = ds.structure_table.iloc[sorted(ids)].reset_index(drop=True)
     first = results[sorted(ids)[0]]
     params: dict[str, Any] = {
         "source_dataset": source,
         "structure_ids": sorted(int(i) for i in ids),
         "protocol": protocol.to_dict(),
-        "abinit_versions": sorted(versions),
-        "paw_datasets": first["datasets"],
+        "elk_versions": sorted(versions),
+        "species_files": first["species"],
         "selection": "ltoefg.dft.selection.DFT_PBE_V1_IDS (stratified over orderings and "
         "rattle amplitudes)",
     }

@@ -1,12 +1,13 @@
 """Per-structure DFT results: one JSON file each, written atomically.
 
 A result file (schema :data:`RESULT_SCHEMA`) holds the structure it belongs to
-(cell, symbols, reduced positions), the status (``"ok"`` or ``"failed"`` with a
-reason), the EFG of every atom in V/Å² (``efg`` = ABINIT's total EFG,
-``efg_pointcharge`` = ABINIT's point-charge EFG of the ``ptcharge`` charges)
-and the provenance: protocol (every setting), ABINIT version, PAW dataset files
-with SHA-256, SCF steps, final residual, convergence, wall and CPU time, host.
-Only ``"ok"`` results ever enter a data set (:func:`load_ok`).
+(cell, symbols, reduced positions, ase order), the status (``"ok"``,
+``"unconverged"`` or ``"failed"``, the last two with a reason), the Elk EFG of
+every atom in V/Å² (``efg``, physical sign, ase order) and the provenance:
+protocol (every setting), Elk version, species files with SHA-256, the
+BLAS/LAPACK libraries, SCF iterations, final RMS change of the potential, the
+EFG-change history, band gap, wall time, threads, host. Only ``"ok"`` results
+ever enter a data set (:func:`load_ok`).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ import numpy as np
 from ase import Atoms
 from numpy.typing import NDArray
 
-from ltoefg.dft.errors import AbinitOutputError, DftError
+from ltoefg.dft.errors import DftError, DftOutputError
 
 __all__ = [
     "RESULT_SCHEMA",
+    "STATUSES",
     "STATUS_FAILED",
     "STATUS_OK",
+    "STATUS_UNCONVERGED",
     "check_matches",
     "load_ok",
     "read_result",
@@ -36,10 +39,12 @@ __all__ = [
     "write_json_atomic",
 ]
 
-RESULT_SCHEMA = "ltoefg-dft-result/1"
+RESULT_SCHEMA = "ltoefg-dft-result/2"
 _INNER_LIST = re.compile(r"\[\s*([-+0-9.eE,\s]*?)\s*\]")
 STATUS_OK = "ok"
+STATUS_UNCONVERGED = "unconverged"
 STATUS_FAILED = "failed"
+STATUSES = (STATUS_OK, STATUS_UNCONVERGED, STATUS_FAILED)
 
 
 def result_name(dataset: str, structure: int) -> str:
@@ -84,31 +89,44 @@ def read_result(path: str | Path) -> dict[str, Any]:
 
     Raises
     ------
-    AbinitOutputError
+    DftOutputError
         If the file is unreadable or not a result of this schema.
     """
     path = Path(path)
     try:
         res = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise AbinitOutputError(
+        raise DftOutputError(
             f"{path}: not a readable DFT result ({exc}); delete it to recompute."
         ) from None
     if not isinstance(res, dict) or res.get("schema") != RESULT_SCHEMA:
-        raise AbinitOutputError(f"{path}: not a {RESULT_SCHEMA} result; delete it to recompute.")
-    if res.get("status") == STATUS_OK:
-        n = len(res["structure"]["symbols"])
-        for key in ("efg", "efg_pointcharge"):
-            if np.asarray(res[key]).shape != (n, 3, 3):
-                raise AbinitOutputError(f"{path}: '{key}' is not ({n}, 3, 3); delete it.")
+        raise DftOutputError(f"{path}: not a {RESULT_SCHEMA} result; delete it to recompute.")
+    if res.get("status") not in STATUSES:
+        raise DftOutputError(f"{path}: unknown status {res.get('status')!r}; delete it.")
+    if res["status"] == STATUS_OK:
+        try:
+            n = len(res["structure"]["symbols"])
+            efg = np.asarray(res["efg"], dtype=float)
+        except (KeyError, TypeError, ValueError):
+            raise DftOutputError(
+                f"{path}: an ok result without structure or EFG; delete it."
+            ) from None
+        if efg.shape != (n, 3, 3) or not np.isfinite(efg).all():
+            raise DftOutputError(f"{path}: 'efg' is not ({n}, 3, 3) finite numbers; delete it.")
     return res
 
 
-def result_efg(res: dict[str, Any]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(total EFG, ABINIT point-charge EFG) of an ``ok`` result, (natom, 3, 3) each, V/Å²."""
+def result_efg(res: dict[str, Any]) -> NDArray[np.float64]:
+    """The EFG of an ``ok`` result, (natom, 3, 3), V/Å², ase order.
+
+    Raises
+    ------
+    DftError
+        If the result is not ``ok`` (unconverged or failed results never enter a data set).
+    """
     if res.get("status") != STATUS_OK:
         raise DftError(f"result of {res.get('key')} is {res.get('status')!r}, not usable.")
-    return np.asarray(res["efg"], float), np.asarray(res["efg_pointcharge"], float)
+    return np.asarray(res["efg"], float)
 
 
 def structure_record(atoms: Atoms) -> dict[str, Any]:
@@ -125,18 +143,18 @@ def check_matches(res: dict[str, Any], atoms: Atoms, tol: float = 1e-8) -> None:
 
     Raises
     ------
-    AbinitOutputError
+    DftOutputError
         If it does not.
     """
     s = res["structure"]
     key = res.get("key", "?")
     if list(s["symbols"]) != atoms.get_chemical_symbols():
-        raise AbinitOutputError(f"result {key}: species/order differ from the structure.")
+        raise DftOutputError(f"result {key}: species/order differ from the structure.")
     if np.abs(np.asarray(s["cell"]) - atoms.cell.array).max() > tol:
-        raise AbinitOutputError(f"result {key}: the cell differs from the structure's.")
+        raise DftOutputError(f"result {key}: the cell differs from the structure's.")
     d = np.asarray(s["scaled_positions"]) - atoms.get_scaled_positions(False)
     if np.abs(d - np.round(d)).max() > tol:
-        raise AbinitOutputError(f"result {key}: positions differ from the structure's.")
+        raise DftOutputError(f"result {key}: positions differ from the structure's.")
 
 
 def load_ok(folder: str | Path, dataset: str, protocol: str) -> dict[int, dict[str, Any]]:

@@ -1,32 +1,39 @@
-"""Run ABINIT on one structure: per-structure folder, timeout, clean stop, resume, result.
+"""Run Elk on one structure: per-structure folder, EFG stop, timeout, clean stop, resume, result.
 
-Folder layout (``workdir``)::
+Folder layout (``folder``)::
 
-    attempt-01.abi / .abo / .log     input, ABINIT output, ABINIT log of each attempt
-    attempt-01t_DEN_000{0,1}         density checkpoints, every ``checkpoint_every`` SCF steps
-    attempt-01o_DEN                  final density
-    attempt-01o_WFK                  wavefunctions, written when the SCF did not converge
-    mpirun.pid                       process group of the running attempt
-    result.json                      the result (written atomically, last)
+    elk.in              input of the current step (tasks 0 or 1: SCF; 115: EFG)
+    STATE.OUT, *.OUT    Elk's files (STATE.OUT after every SCF iteration)
+    INFO-NN.OUT         INFO.OUT of SCF run NN (Elk overwrites INFO.OUT)
+    elk.log             Elk's standard output of the current step
+    efg-monitor/        the monitor's side folder (elk.in with tasks 115, the
+                        last whole STATE.OUT snapshot, its EFG.OUT)
+    run-state.json      SCF runs so far and the EFG of every checked iteration
+    elk.pid             process group of the running Elk
+    result.json         the result (written atomically, last)
 
-Stopping (SIGTERM/SIGINT, :func:`request_stop`, or the timeout) is graceful
-first: the runner creates ``abinit.exit`` (the inputs set ``chkexit 1``), ABINIT
-ends after the current SCF step and writes its wavefunctions (``prtwf -1``);
-only if it has not ended within ``stop_grace_s`` is its process group killed
-(SIGTERM, then SIGKILL). ABINIT also gets SIGTERM if the runner dies
-(``setpriv --pdeathsig``). The next call starts a new attempt from the
-wavefunctions of the newest cleanly ended attempt (``getwfk_filepath``) if that
-attempt had got its squared residual below ``resume_max_nres2``; otherwise it
-starts afresh — or, with ``resume_from_density``, from the newest complete
-density checkpoint (``getden_filepath``). That policy is measured (docs/dft.md
-§5.2): ABINIT 9.6 restarts the SCF without its Pulay history, and from a
-density also without wavefunctions. On LTO (structure 0, Γ, 10 Ha, 35 SCF steps
-from scratch) a restart from the wavefunctions of step 25 (nres2 1e-4) needed 21
-more steps, from those of step 11 (nres2 1.4) 41, and from the density of
-either step more than 40; on a gapped 6-atom Li₂O cell the density restart
-saved a little (30 against 35). A run that fails or does not converge gets a
-``"failed"`` result with the reason (a retry resumes it); only ``"ok"`` results
-enter data sets.
+The SCF starts from atomic densities (tasks 0), or resumes from the folder's
+STATE.OUT (tasks 1), or — with ``warm_start`` and no state of its own — from a
+copy of another structure's converged STATE.OUT (same species and atom order;
+tasks 1). While it runs, :class:`~ltoefg.dft.monitor.EfgMonitor` computes the
+EFG after every iteration and, when the protocol's EFG-change criterion holds,
+creates ``STOP``: Elk ends the iteration in progress and one more, writes
+STATE.OUT and exits. Then
+task 115 in the run folder gives the final EFG. A run that Elk ends as
+converged (``epspot``) or that the EFG stop ended is ``"ok"``.
+
+Stopping: on the timeout the runner creates ``STOP`` and waits
+``stop_grace_s`` (which must cover two iterations) for Elk to exit, then
+kills its process group; the result is ``"unconverged"`` (rerun to resume). On SIGTERM/SIGINT or
+:func:`request_stop` it does the same but writes no result and raises
+:class:`~ltoefg.dft.errors.DftInterruptedError`. A killed Elk may leave
+STATE.OUT half written; the runner then restores the monitor's last whole
+snapshot. Elk errors (an ``Error(…)`` line, a crash) give ``"failed"``. Only
+``"ok"`` results enter data sets.
+
+Ingest: a folder whose Elk run already finished with the same protocol and
+structure (``elk.in`` equal to the writer's, apart from tasks and comments;
+``EFG.OUT`` and ``GEOMETRY.OUT`` present) is only parsed and recorded.
 """
 
 from __future__ import annotations
@@ -34,158 +41,77 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from ase import Atoms
 
 from ltoefg.dask_cluster import stop_signals
 from ltoefg.dft import provenance
-from ltoefg.dft.errors import AbinitOutputError, DftError, DftInterruptedError
-from ltoefg.dft.inputs import check_structure, parse_structure, write_input
-from ltoefg.dft.outputs import AbinitOutput, read_output
+from ltoefg.dft.efgstop import EfgPoint, change_history
+from ltoefg.dft.errors import DftError, DftInterruptedError, DftOutputError
+from ltoefg.dft.inputs import (
+    check_geometry,
+    check_structure,
+    elk_order,
+    parse_geometry,
+    write_elk_in,
+)
+from ltoefg.dft.monitor import (
+    SIDE_FOLDER,
+    STOP_FILE,
+    EfgMonitor,
+    elk_efg_of_side,
+    run_elk_task,
+)
+from ltoefg.dft.outputs import ElkScf, read_efg, read_info, rms_by_loop
 from ltoefg.dft.protocol import Protocol
 from ltoefg.dft.results import (
     RESULT_SCHEMA,
     STATUS_FAILED,
     STATUS_OK,
+    STATUS_UNCONVERGED,
     check_matches,
     read_result,
     structure_record,
     write_json_atomic,
 )
 
-__all__ = ["RunOptions", "request_stop", "run_structure", "stop_requested"]
+__all__ = ["RESULT_FILE", "request_stop", "reset_stop", "run_structure", "stop_requested"]
 
 RESULT_FILE = "result.json"
-PID_FILE = "mpirun.pid"
-EXIT_FILE = "abinit.exit"
-_ATTEMPT = re.compile(r"^attempt-(\d+)\.abi$")
+STATE_FILE = "run-state.json"
+PID_FILE = "elk.pid"
 _STOP = threading.Event()
+
+# How an SCF run ended (``end`` of a run record).
+END_CONVERGED = "converged"  # Elk's epspot/epsengy targets
+END_EFG = "efg-stop"  # the EFG-change criterion (STOP file)
+END_MAXSCL = "maxscl"  # Elk ran out of iterations
+END_TIMEOUT = "timeout"
+END_INTERRUPTED = "interrupted"
+END_ERROR = "error"
 
 
 def request_stop() -> None:
-    """Ask every running :func:`run_structure` of this process to stop (kills ABINIT)."""
+    """Ask every running :func:`run_structure` of this process to stop cleanly."""
     _STOP.set()
+
+
+def reset_stop() -> None:
+    """Forget an earlier stop request (a new batch or interactive call starts)."""
+    _STOP.clear()
 
 
 def stop_requested() -> bool:
     """Whether :func:`request_stop` was called (or a stop signal arrived)."""
     return _STOP.is_set()
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run ABINIT (not part of the label: results do not depend on it).
-
-    Attributes
-    ----------
-    nproc : int
-        MPI ranks (``mpirun -np``); 1 runs ``abinit`` without mpirun.
-    timeout_s : float or None
-        Wall-time limit of one attempt, s (None: no limit). A timed-out run is
-        recorded as failed and keeps its checkpoint (a retry resumes it).
-    abinit, mpirun : str
-        Executables.
-    psp_dir : str or None
-        PAW dataset folder (default: ``$LTOEFG_ABINIT_PSP_DIR`` or Debian's).
-    keep_density : bool
-        Keep the final density file.
-    keep_wavefunctions : bool
-        Write and keep the final wavefunctions (``prtwf 1``; ~100 MB for LTO at
-        3×3×1), so a neighbouring setting can start from them.
-    stop_grace_s : float
-        How long a stop waits for ABINIT to end cleanly (and write its
-        wavefunctions) before killing it, s.
-    resume_max_nres2 : float
-        Resume from the wavefunctions of an interrupted attempt only if its last
-        squared residual was below this; an earlier stop restarts afresh (cheaper).
-    resume_from_density : bool
-        Without usable wavefunctions, start from the newest density checkpoint
-        instead of afresh (off: on LTO it costs more SCF steps than a fresh start).
-    """
-
-    nproc: int = 2
-    timeout_s: float | None = None
-    abinit: str = "abinit"
-    mpirun: str = "mpirun"
-    psp_dir: str | None = None
-    keep_density: bool = True
-    keep_wavefunctions: bool = False
-    stop_grace_s: float = 180.0
-    resume_max_nres2: float = 1e-2
-    resume_from_density: bool = False
-
-
-def _attempts(workdir: Path) -> list[int]:
-    return sorted(int(m.group(1)) for p in workdir.iterdir() if (m := _ATTEMPT.match(p.name)))
-
-
-def _completed(abo: Path) -> bool:
-    try:
-        return "+Overall time at end" in abo.read_text(errors="replace")
-    except OSError:
-        return False
-
-
-def _last_residual(abo: Path) -> float | None:
-    try:
-        return read_output(abo).final_residual
-    except AbinitOutputError:
-        return None
-
-
-def latest_checkpoint(
-    workdir: Path, max_nres2: float = float("inf"), use_density: bool = True
-) -> Path | None:
-    """The file a new attempt should start from, or None (start afresh).
-
-    The newest wavefunction file (``attempt-NNo_WFK``) of an attempt that ended
-    cleanly (its output is complete, so the file is whole) with its last
-    squared residual ``nres2`` ≤ ``max_nres2``; else, if ``use_density``, the
-    newest complete density file. Density checkpoints alternate between two
-    files, so one cut short by a kill is smaller than its sibling; only files of
-    the largest size are candidates.
-    """
-    wfk = []
-    for p in workdir.glob("attempt-*o_WFK"):
-        abo = workdir / (p.name[: -len("o_WFK")] + ".abo")
-        res = _last_residual(abo) if _completed(abo) else None
-        if p.is_file() and res is not None and res <= max_nres2:
-            wfk.append(p)
-    if wfk:
-        return max(wfk, key=lambda p: p.stat().st_mtime)
-    if not use_density:
-        return None
-    files = [p for p in workdir.glob("attempt-*_DEN*") if p.is_file() and p.stat().st_size > 0]
-    if not files:
-        return None
-    size = max(p.stat().st_size for p in files)
-    return max((p for p in files if p.stat().st_size == size), key=lambda p: p.stat().st_mtime)
-
-
-def _command(options: RunOptions, input_file: str) -> tuple[list[str], dict[str, str]]:
-    abinit = provenance.find_executable(options.abinit)
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    if options.nproc <= 1:
-        cmd = [abinit, input_file]
-    else:
-        mpirun = provenance.find_executable(options.mpirun)
-        cmd = [mpirun, "-np", str(options.nproc), "--bind-to", "none"]
-        if options.nproc > (os.cpu_count() or 1):
-            cmd.append("--oversubscribe")
-        cmd += [abinit, input_file]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    setpriv = provenance.shutil.which("setpriv")
-    if setpriv is not None:  # ABINIT gets SIGTERM if the runner dies
-        cmd = [setpriv, "--pdeathsig", "TERM", "--", *cmd]
-    return cmd, env
 
 
 def _kill_group(pgid: int, grace_s: float = 10.0) -> None:
@@ -198,139 +124,275 @@ def _kill_group(pgid: int, grace_s: float = 10.0) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def _kill_stale(workdir: Path) -> None:
-    """Kill an ABINIT process group left running by a runner that died."""
-    pid_file = workdir / PID_FILE
+def _kill_stale(folder: Path) -> None:
+    """Kill an Elk process group left running in ``folder`` by a runner that died."""
+    pid_file = folder / PID_FILE
     if not pid_file.is_file():
         return
     try:
         pgid = int(pid_file.read_text().split()[0])
-        cmdline = Path(f"/proc/{pgid}/cmdline").read_bytes().decode(errors="replace")
+        cwd = os.path.realpath(f"/proc/{pgid}/cwd")
     except (OSError, ValueError, IndexError):
-        cmdline = ""
-    if str(workdir) in cmdline or "abinit" in cmdline:
+        cwd = ""
+    if cwd == str(folder):
         _kill_group(pgid)
     pid_file.unlink(missing_ok=True)
 
 
-def _error_message(workdir: Path, stem: str) -> str:
-    for name in (f"{stem}.log", f"{stem}.abo"):
-        path = workdir / name
-        if not path.is_file():
-            continue
-        text = path.read_text(errors="replace")
-        m = re.search(r"--- !ERROR.*?message:\s*\|?\s*\n(.*?)\n(?:\S|\.\.\.)", text, re.S)
-        if m:
-            return " ".join(m.group(1).split())[:400]
-    return "no ABINIT error message"
+def _load_state(folder: Path) -> dict[str, Any]:
+    path = folder / STATE_FILE
+    if path.is_file():
+        import json
+
+        try:
+            state = json.loads(path.read_text())
+            if isinstance(state, dict) and isinstance(state.get("runs"), list):
+                return state
+        except ValueError:
+            pass
+    return {"runs": [], "history": [], "scf_end": None}
 
 
-@contextlib.contextmanager
-def _stop_on_signals():
-    """In the main thread, turn SIGTERM/SIGINT into a stop request while ABINIT runs."""
-    with stop_signals(_STOP.set):
-        yield
+def _comparable(text: str) -> str:
+    """elk.in text without comments and the tasks block (for the ingest check)."""
+    text = re.sub(r"^tasks\s*\n(?:[ \t]*\d+[ \t]*\n)+\s*", "", text, flags=re.M)
+    return "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("!")).strip()
 
 
-def _end_gracefully(proc: subprocess.Popen, workdir: Path, grace_s: float) -> None:
-    """Ask ABINIT to stop after this SCF step (``abinit.exit``); kill it if it does not."""
-    (workdir / EXIT_FILE).touch()
-    try:
-        proc.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc.pid)
-        proc.wait()
+def _error_line(folder: Path) -> str | None:
+    log = folder / "elk.log"
+    if not log.is_file():
+        return None
+    for ln in log.read_text(errors="replace").splitlines():
+        if ln.startswith("Error("):
+            return ln.strip()
+    return None
 
 
-def _run_attempt(workdir: Path, stem: str, options: RunOptions) -> tuple[int | None, bool, float]:
-    """Run one ABINIT attempt; returns (return code or None, timed out, wall s)."""
-    cmd, env = _command(options, f"{stem}.abi")
-    (workdir / EXIT_FILE).unlink(missing_ok=True)  # a stale one would stop ABINIT at once
+def _restore_snapshot(folder: Path) -> None:
+    """After a kill, put the monitor's last whole STATE.OUT back (if it exists)."""
+    snap = folder / SIDE_FOLDER / "STATE.OUT"
+    if snap.is_file():
+        shutil.copyfile(snap, folder / "STATE.OUT")
+
+
+def _command(executable: str) -> list[str]:
+    setpriv = shutil.which("setpriv")
+    if setpriv is not None:  # Elk gets SIGTERM if the runner dies
+        return [setpriv, "--pdeathsig", "TERM", "--", executable]
+    return [executable]
+
+
+def _stop_elk(
+    proc: subprocess.Popen, folder: Path, grace_s: float, monitor: EfgMonitor, poll_s: float
+) -> bool:
+    """STOP file, wait for a clean exit; kill after ``grace_s``. True if Elk exited by itself.
+
+    Elk reacts to STOP at the end of an iteration and then runs one more before
+    it writes STATE.OUT and exits (measured with Elk 8.4.30), so the grace
+    period must cover two iterations. Meanwhile the monitor keeps whole
+    snapshots of STATE.OUT (no EFGs), which replace a half-written one after a kill.
+    """
+    (folder / STOP_FILE).touch()
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            proc.wait(timeout=poll_s)
+            return True
+        except subprocess.TimeoutExpired:
+            monitor.poll(compute=False)
+    _kill_group(proc.pid)
+    proc.wait()
+    _restore_snapshot(folder)
+    return False
+
+
+def _run_scf(
+    folder: Path,
+    atoms: Atoms,
+    protocol: Protocol,
+    executable: str,
+    threads: int,
+    timeout_s: float | None,
+    state: dict[str, Any],
+    poll_s: float,
+    stop_grace_s: float,
+    side_timeout_s: float,
+) -> tuple[str, float]:
+    """One SCF run (tasks 0 or 1) under the monitor; returns (how it ended, wall s)."""
+    symbols = atoms.get_chemical_symbols()
+    resume = (folder / "STATE.OUT").is_file()
+    text = write_elk_in(atoms, protocol, tasks=(1,) if resume else (0,))
+    (folder / "elk.in").write_text(text)
+    side = folder / SIDE_FOLDER
+    side.mkdir(exist_ok=True)
+    (side / "elk.in").write_text(write_elk_in(atoms, protocol, tasks=(115,)))
+    for name in (STOP_FILE, "RUNNING", "EFG.OUT", "INFO.OUT"):
+        (folder / name).unlink(missing_ok=True)
+
+    history = [EfgPoint.from_dict(p) for p in state["history"]]
+    offset = sum(r["iterations"] for r in state["runs"])
+
+    def save() -> None:
+        state["history"] = [p.to_dict() for p in history]
+        write_json_atomic(folder / STATE_FILE, state)
+
+    monitor = EfgMonitor(
+        folder,
+        symbols,
+        protocol.efg_stop,
+        elk_efg_of_side(executable, symbols, side_timeout_s),
+        offset=offset,
+        history=history,
+        on_update=save,
+    )
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     t0 = time.monotonic()
-    with open(workdir / f"{stem}.log", "wb") as log:
+    end = ""
+    with open(folder / "elk.log", "wb") as log:
         proc = subprocess.Popen(
-            cmd,
-            cwd=workdir,
+            _command(executable),
+            cwd=folder,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=True,
         )
-    (workdir / PID_FILE).write_text(f"{proc.pid}\n")
-    timed_out = False
+    (folder / PID_FILE).write_text(f"{proc.pid}\n")
     try:
-        with _stop_on_signals():
+        with stop_signals(_STOP.set):
             while True:
                 try:
-                    proc.wait(timeout=0.5)
+                    proc.wait(timeout=poll_s)
                     break
                 except subprocess.TimeoutExpired:
                     pass
                 if _STOP.is_set():
-                    _end_gracefully(proc, workdir, options.stop_grace_s)
-                    raise DftInterruptedError(
-                        f"{workdir}: ABINIT was stopped; run again to resume from its checkpoint."
-                    )
-                if options.timeout_s is not None and time.monotonic() - t0 > options.timeout_s:
-                    timed_out = True
-                    _end_gracefully(proc, workdir, options.stop_grace_s)
+                    _stop_elk(proc, folder, stop_grace_s, monitor, poll_s)
+                    end = END_INTERRUPTED
                     break
+                if timeout_s is not None and time.monotonic() - t0 > timeout_s:
+                    _stop_elk(proc, folder, stop_grace_s, monitor, poll_s)
+                    end = END_TIMEOUT
+                    break
+                monitor.poll()
+            if not end and proc.returncode == 0:
+                monitor.poll()  # the last iteration(s) before Elk exited
     except BaseException:
         if proc.poll() is None:
             _kill_group(proc.pid)
             proc.wait()
+            _restore_snapshot(folder)
         raise
     finally:
-        (workdir / PID_FILE).unlink(missing_ok=True)
-        (workdir / EXIT_FILE).unlink(missing_ok=True)
-    return proc.returncode, timed_out, time.monotonic() - t0
+        (folder / PID_FILE).unlink(missing_ok=True)
+        (folder / STOP_FILE).unlink(missing_ok=True)
+    wall = time.monotonic() - t0
+
+    k = len(state["runs"]) + 1
+    info: ElkScf | None = None
+    if (folder / "INFO.OUT").is_file():
+        shutil.copyfile(folder / "INFO.OUT", folder / f"INFO-{k:02d}.OUT")
+        with contextlib.suppress(DftOutputError):
+            info = read_info(folder / "INFO.OUT")
+            rms = rms_by_loop((folder / "INFO.OUT").read_text(errors="replace"))
+            history[:] = [
+                EfgPoint(p.iteration, p.efg, rms.get(p.iteration - offset, p.rms_dv))
+                if p.iteration > offset
+                else p
+                for p in history
+            ]
+    if not end:
+        if proc.returncode != 0 or _error_line(folder) or info is None or not info.finished:
+            end = END_ERROR
+        elif monitor.stop_requested:
+            end = END_EFG
+        elif info.converged:
+            end = END_CONVERGED
+        else:
+            end = END_MAXSCL
+    state["runs"].append(
+        {
+            "run": k,
+            "tasks": 1 if resume else 0,
+            "iterations": info.iterations if info else monitor.seen,
+            "final_rms_dv": info.final_rms_dv if info else None,
+            "gap_ha": info.gap_ha if info else None,
+            "fermi_ha": info.fermi_ha if info else None,
+            "elk_version": info.version if info else None,
+            "end": end,
+            "exit_status": proc.returncode,
+            "wall_time_s": round(wall, 1),
+            "threads": threads,
+            "skipped_checks": monitor.skipped,
+            "efg_checks": len(monitor.efg_seconds),
+            "efg_check_s_median": (
+                round(float(np.median(monitor.efg_seconds)), 1) if monitor.efg_seconds else None
+            ),
+            "monitor_errors": monitor.errors[-3:],
+        }
+    )
+    if end in (END_CONVERGED, END_EFG):
+        state["scf_end"] = end
+    save()
+    return end, wall
 
 
-def _attempt_record(workdir: Path, k: int) -> dict[str, Any]:
-    stem = f"attempt-{k:02d}"
-    abi, abo, log = (workdir / f"{stem}{ext}" for ext in (".abi", ".abo", ".log"))
-    rec: dict[str, Any] = {"attempt": k, "scf_steps": 0, "final_residual": None}
-    restart = re.search(r'^get(?:den|wfk)_filepath "(.*)"', abi.read_text(), re.M)
-    rec["restart_from"] = Path(restart.group(1)).name if restart else None
-    ends = [p.stat().st_mtime for p in (abo, log) if p.is_file()]
-    rec["wall_time_s"] = round(max(ends) - abi.stat().st_mtime, 1) if ends else 0.0
-    if abo.is_file():
-        with contextlib.suppress(AbinitOutputError):
-            out = read_output(abo)
-            rec.update(
-                scf_steps=out.scf_steps,
-                final_residual=out.final_residual,
-                converged=out.converged,
-                completed=out.completed,
-                cpu_time_s=out.cpu_time_s,
-            )
-    return rec
+def _ingestible(folder: Path, atoms: Atoms, protocol: Protocol) -> bool:
+    """A finished Elk run of this structure and protocol, made outside the runner."""
+    elk_in = folder / "elk.in"
+    if not all((folder / f).is_file() for f in ("elk.in", "EFG.OUT", "GEOMETRY.OUT", "INFO.OUT")):
+        return False
+    expected = write_elk_in(atoms, protocol)
+    return _comparable(elk_in.read_text(errors="replace")) == _comparable(expected)
 
 
-def _existing_result(workdir: Path, atoms: Atoms, protocol: Protocol) -> dict[str, Any] | None:
-    path = workdir / RESULT_FILE
+def _existing_result(folder: Path, atoms: Atoms, protocol: Protocol) -> dict[str, Any] | None:
+    path = folder / RESULT_FILE
     if not path.is_file():
         return None
     try:
         res = read_result(path)
         check_matches(res, atoms)
-    except AbinitOutputError:
+    except DftOutputError:
         return None
-    if res["protocol"]["name"] != protocol.name or res["status"] != STATUS_OK:
+    if res["status"] != STATUS_OK or res["protocol"] != protocol.to_dict():
         return None
     return res
+
+
+def _warm_start(folder: Path, warm_start: str | Path, atoms: Atoms) -> str:
+    """Copy another structure's STATE.OUT into ``folder``; returns its path."""
+    src = Path(warm_start)
+    if src.is_dir():
+        src = src / "STATE.OUT"
+    geom = src.parent / "GEOMETRY.OUT"
+    if not src.is_file() or not geom.is_file():
+        raise DftError(f"{src}: no STATE.OUT with its GEOMETRY.OUT to warm-start from.")
+    theirs = parse_geometry(geom.read_text(errors="replace"), str(geom)).symbols
+    ours = [atoms.get_chemical_symbols()[i] for i in elk_order(atoms.get_chemical_symbols())]
+    if list(theirs) != ours:
+        raise DftError(
+            f"{src}: a warm start needs a structure with the same species and atom order."
+        )
+    shutil.copyfile(src, folder / "STATE.OUT")
+    return str(src.resolve())
 
 
 def run_structure(
     atoms: Atoms,
     protocol: Protocol,
-    workdir: str | Path,
-    options: RunOptions | None = None,
+    folder: str | Path,
+    threads: int = 2,
+    timeout: float | None = None,
     key: dict[str, Any] | None = None,
-    start_from: str | Path | None = None,
+    warm_start: str | Path | None = None,
+    executable: str = provenance.ELK_EXECUTABLE,
+    poll_s: float = 2.0,
+    stop_grace_s: float = 300.0,
 ) -> dict[str, Any]:
-    """Compute (or resume, or return the finished) DFT EFG result of one structure.
+    """Compute (or resume, ingest, or return the finished) Elk EFG result of one structure.
 
     Parameters
     ----------
@@ -338,133 +400,167 @@ def run_structure(
         Periodic structure; its atom order is the order of the result's tensors.
     protocol : Protocol
         Settings.
-    workdir : str or pathlib.Path
-        The structure's folder (created if needed).
-    options : RunOptions, optional
-        Ranks, timeout, executables.
+    folder : str or pathlib.Path
+        The structure's run folder (created if needed).
+    threads : int
+        OpenMP threads of the SCF (the monitor's EFG runs use one).
+    timeout : float, optional
+        Wall-time limit of this call's SCF, s (None: none). A timed-out run is
+        ``"unconverged"`` and resumes from its STATE.OUT when called again.
     key : dict, optional
         What the structure is (e.g. ``{"dataset": "pcm-v2", "structure": 7}``); stored.
-    start_from : str or pathlib.Path, optional
-        A wavefunction (``*_WFK``) or density (``*_DEN``) file to start from when
-        the folder has no checkpoint of its own (e.g. the same structure at a
-        neighbouring setting).
+    warm_start : str or pathlib.Path, optional
+        STATE.OUT (or its folder, with GEOMETRY.OUT) of a converged structure
+        with the same species and atom order; used only if ``folder`` has no
+        STATE.OUT of its own.
+    executable : str
+        Elk executable.
+    poll_s : float
+        How often the monitor looks for a new SCF iteration, s.
+    stop_grace_s : float
+        How long a stop waits for Elk to end its iteration and exit, s.
 
     Returns
     -------
     dict
-        The result (also in ``workdir/result.json``); ``status`` is ``"ok"`` or
-        ``"failed"`` (with ``reason``).
+        The result (also in ``folder/result.json``); ``status`` is ``"ok"``,
+        ``"unconverged"`` or ``"failed"`` (the last two with ``reason``).
 
     Raises
     ------
     DftInterruptedError
-        If stopped by :func:`request_stop` or SIGTERM/SIGINT (no result is written;
-        call again to resume).
-    AbinitNotFoundError, DftInputError
-        If ABINIT or the datasets are missing, or the structure cannot be computed.
+        If stopped by :func:`request_stop` or SIGTERM/SIGINT (no result is
+        written; call again to resume from STATE.OUT).
+    ElkNotFoundError, DftInputError
+        If Elk or a species file is missing or differs, or the structure cannot
+        be computed.
     """
-    options = options or RunOptions()
-    workdir = Path(workdir).resolve()
-    existing = _existing_result(workdir, atoms, protocol) if workdir.is_dir() else None
+    if threading.current_thread() is threading.main_thread():
+        reset_stop()  # a new call from the main thread: an earlier Ctrl-C is over
+    folder = Path(folder).resolve()
+    existing = _existing_result(folder, atoms, protocol) if folder.is_dir() else None
     if existing is not None:
         return existing
+    check_structure(atoms, protocol)
+    species = provenance.species_files(protocol, sorted(set(atoms.get_chemical_symbols())))
+    exe = provenance.find_executable(executable)
     try:
-        workdir.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DftError(
-            f"{workdir}: cannot create the run folder ({exc.strerror}); choose a writable one."
+            f"{folder}: cannot create the run folder ({exc.strerror}); choose a writable one."
         ) from None
-    check_structure(atoms, protocol)
-    symbols = sorted(set(atoms.get_chemical_symbols()))
-    datasets = provenance.dataset_files(protocol, options.psp_dir, symbols)
-    version = provenance.abinit_version(options.abinit)
-    psp = provenance.psp_dir(options.psp_dir)
-    _kill_stale(workdir)
-    (workdir / RESULT_FILE).unlink(missing_ok=True)
-
-    done = _attempts(workdir)
-    k = (done[-1] + 1) if done else 1
-    stem = f"attempt-{k:02d}"
-    restart = latest_checkpoint(workdir, options.resume_max_nres2, options.resume_from_density)
-    if restart is None and start_from is not None and Path(start_from).is_file():
-        restart = Path(start_from).resolve()
-    is_wfk = restart is not None and restart.name.endswith("_WFK")
-    title = f"ltoefg DFT EFG run; key {key}" if key else "ltoefg DFT EFG run"
-    text = write_input(
-        atoms,
-        protocol,
-        psp,
-        restart_density=None if is_wfk else restart,
-        restart_wavefunctions=restart if is_wfk else None,
-        title=title,
-        prtwf=1 if options.keep_wavefunctions else -1,
-    )
-    (workdir / f"{stem}.abi").write_text(text)
+    _kill_stale(folder)
+    (folder / RESULT_FILE).unlink(missing_ok=True)
     started = time.time()
-    rc, timed_out, wall = _run_attempt(workdir, stem, options)
+    state = _load_state(folder)
+    ingested = not state["runs"] and _ingestible(folder, atoms, protocol)
+    warm = None
+    wall = 0.0
+    end = state["scf_end"] or ""
+    if ingested:
+        end = END_CONVERGED
+    elif not end:
+        if warm_start is not None and not (folder / "STATE.OUT").is_file():
+            warm = _warm_start(folder, warm_start, atoms)
+        end, wall = _run_scf(
+            folder,
+            atoms,
+            protocol,
+            exe,
+            threads,
+            timeout,
+            state,
+            poll_s,
+            stop_grace_s,
+            side_timeout_s=600.0,
+        )
+        if end == END_INTERRUPTED:
+            raise DftInterruptedError(
+                f"{folder}: Elk was stopped; run again to resume from its STATE.OUT."
+            )
 
-    structure = parse_structure(text)
-    attempts = [_attempt_record(workdir, i) for i in _attempts(workdir)]
+    efg = None
+    reason = ""
+    if end in (END_CONVERGED, END_EFG) and not ingested:
+        (folder / "EFG.OUT").unlink(missing_ok=True)
+        (folder / "elk.in").write_text(write_elk_in(atoms, protocol, tasks=(115,)))
+        try:
+            run_elk_task(folder, exe, threads, timeout_s=3600.0, log_name="elk-efg.log")
+        except DftOutputError as exc:
+            reason = f"the final EFG (task 115) failed: {exc}"
+    if end in (END_CONVERGED, END_EFG) and not reason:
+        try:
+            geom = folder / "GEOMETRY.OUT"
+            check_geometry(
+                parse_geometry(geom.read_text(errors="replace"), str(geom)),
+                atoms,
+                str(geom),
+                allow_shift=True,
+            )
+            efg = read_efg(folder / "EFG.OUT", atoms.get_chemical_symbols())
+        except (OSError, DftOutputError) as exc:
+            reason = str(exc)
+
+    runs = state["runs"]
+    info = None
+    if ingested:
+        info = read_info(folder / "INFO.OUT")
+        runs = [
+            {
+                "run": 1,
+                "tasks": None,
+                "iterations": info.iterations,
+                "final_rms_dv": info.final_rms_dv,
+                "gap_ha": info.gap_ha,
+                "fermi_ha": info.fermi_ha,
+                "elk_version": info.version,
+                "end": END_CONVERGED if info.converged else END_MAXSCL,
+                "wall_time_s": None,
+                "threads": None,
+            }
+        ]
+        if not info.converged:
+            end, efg, reason = END_MAXSCL, None, ""
+    history = [EfgPoint.from_dict(p) for p in state["history"]]
+    window = protocol.efg_stop.window if protocol.efg_stop else 3
+    last = runs[-1] if runs else {}
     result: dict[str, Any] = {
         "schema": RESULT_SCHEMA,
         "key": key or {},
         "structure": structure_record(atoms),
         "protocol": protocol.to_dict(),
-        "abinit_version": version,
-        "datasets": [{k2: d[k2] for k2 in ("element", "file", "sha256")} for d in datasets],
-        "run": asdict(options) | {"command": _command(options, f"{stem}.abi")[0]},
+        "elk_version": last.get("elk_version"),
+        "elk_package": provenance.elk_package_version(),
+        "elk_executable": exe,
+        "species": [{k2: d[k2] for k2 in ("element", "file", "sha256")} for d in species],
+        "linear_algebra": provenance.linear_algebra(exe),
         "host": provenance.host_info(),
+        "threads": threads,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "attempts": attempts,
-        "scf_steps_total": int(sum(a["scf_steps"] for a in attempts)),
-        "wall_time_s_total": round(sum(a["wall_time_s"] for a in attempts), 1),
+        "runs": runs,
+        "scf_iterations": int(sum(r["iterations"] or 0 for r in runs)),
+        "final_rms_dv": last.get("final_rms_dv"),
+        "gap_ha": last.get("gap_ha"),
+        "fermi_ha": last.get("fermi_ha"),
+        "scf_end": end,
+        "efg_change_history": change_history(history, window, atoms.get_chemical_symbols()),
         "wall_time_s": round(wall, 1),
-        "workdir": str(workdir),
+        "wall_time_s_total": round(sum(r["wall_time_s"] or 0.0 for r in runs), 1),
+        "warm_start": warm,
+        "ingested": ingested,
+        "folder": str(folder),
     }
-    out: AbinitOutput | None = None
-    reason = ""
-    try:
-        out = read_output(workdir / f"{stem}.abo", structure)
-    except AbinitOutputError as exc:
-        reason = str(exc)
-    if out is not None:
-        result.update(
-            scf_steps=out.scf_steps,
-            final_residual=out.final_residual,
-            converged=out.converged,
-            cpu_time_s=out.cpu_time_s,
-        )
-    if timed_out:
-        reason = f"timed out after {options.timeout_s:g} s (checkpoint kept; retry to resume)"
-    elif rc != 0:
-        reason = f"abinit exited with status {rc}: {_error_message(workdir, stem)}"
-    elif out is None:
-        pass
-    elif not out.completed:
-        reason = "the ABINIT output is incomplete"
-    elif not out.converged:
-        reason = (
-            f"SCF not converged in {out.scf_steps} steps (nres2 {out.final_residual:.2e} > "
-            f"tolvrs {protocol.tolvrs:g}); retry to continue from the density"
-        )
-    elif out.efg is None or out.efg_pointcharge is None:
-        reason = "the output has no EFG (total and point-charge) section"
-    if reason:
-        result.update(status=STATUS_FAILED, reason=reason)
+    if efg is not None:
+        result.update(status=STATUS_OK, efg=efg.tolist())
+    elif reason or end == END_ERROR:
+        detail = reason or _error_line(folder) or "Elk ended without its closing line"
+        result.update(status=STATUS_FAILED, reason=detail)
     else:
-        assert out is not None and out.efg is not None and out.efg_pointcharge is not None
         result.update(
-            status=STATUS_OK,
-            efg=out.efg.tolist(),
-            efg_pointcharge=out.efg_pointcharge.tolist(),
+            status=STATUS_UNCONVERGED,
+            reason=f"the SCF ended by {end} after {result['scf_iterations']} iterations "
+            f"(RMS change {result['final_rms_dv']}); run again to resume from STATE.OUT",
         )
-        for p in workdir.glob("attempt-*t_DEN*"):
-            p.unlink(missing_ok=True)
-        for p in workdir.glob("attempt-*o_WFK"):
-            if not (options.keep_wavefunctions and p.name.startswith(stem)):
-                p.unlink(missing_ok=True)
-        if not options.keep_density:
-            for p in workdir.glob("attempt-*o_DEN"):
-                p.unlink(missing_ok=True)
-    write_json_atomic(workdir / RESULT_FILE, result)
+    write_json_atomic(folder / RESULT_FILE, result)
     return result
