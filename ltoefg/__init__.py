@@ -6,18 +6,11 @@ matplotlib are never imported at import time, and nothing touches the network.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
-
 from ltoefg import constants, metrics, nmr, tensors
 from ltoefg.data import Dataset, Split, load
 from ltoefg.evaluate import evaluate
 from ltoefg.task import Task
-
-try:
-    __version__ = _version("ltoefg")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+from ltoefg.version import __version__
 
 __all__ = [
     "Dataset",

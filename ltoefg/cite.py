@@ -109,7 +109,7 @@ def paper_short() -> str:
 
 
 def _version() -> str:
-    from ltoefg import __version__
+    from ltoefg.version import __version__
 
     return __version__
 

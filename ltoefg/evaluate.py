@@ -171,7 +171,7 @@ def run(
     nuclei: Iterable[str] | str | None = None,
 ) -> Evaluation:
     """Validate and score a submission; see :func:`evaluate` (this also returns the arrays)."""
-    from ltoefg import __version__
+    from ltoefg.version import __version__
 
     tau = _check_tau(tau)
     sub: S.Submission | None = None

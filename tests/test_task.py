@@ -170,7 +170,7 @@ def test_task_and_cite_import_no_heavy_packages() -> None:
     import sys
 
     code = (
-        "import sys, ltoefg, ltoefg.task, ltoefg.cite, ltoefg.cli_cite\n"
+        "import sys, ltoefg, ltoefg.task, ltoefg.cite, ltoefg.cli.cite\n"
         "task = ltoefg.Task('pcm-v2', 'random', 'Li')\n"
         "heavy = ('featomic', 'matplotlib', 'chemiscope', 'dask', 'metatensor')\n"
         "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(heavy)}))"

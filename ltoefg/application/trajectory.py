@@ -387,7 +387,7 @@ def predict_trajectory(
         output file of another run, a failing model, or a stop by SIGTERM/SIGINT
         (finished chunks are kept: run again to resume).
     """
-    from ltoefg import __version__
+    from ltoefg.version import __version__
     from ltoefg.dask_cluster import stop_signals
 
     if int(chunk) < 1:

@@ -146,7 +146,7 @@ def write(path: str | Path, data: DatasetArrays) -> Path:
     pathlib.Path
         The written path.
     """
-    from ltoefg import __version__
+    from ltoefg.version import __version__
 
     path = Path(path)
     stats = vzz_statistics(data.efg, data.numbers)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ltoefg import constants as C
-from ltoefg.cli import command
+from ltoefg.cli.registry import command
 from ltoefg.errors import LtoefgError
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ltoefg import constants as C
-from ltoefg.cli import command
+from ltoefg.cli.registry import command
 
 
 @command

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from ltoefg.cli import command
+from ltoefg.cli.registry import command
 
 _DEFAULT_OUT = Path("dft-results")
 

@@ -1,4 +1,9 @@
-"""The ``ltoefg`` command line.
+"""The ``ltoefg`` command line: the parser, the entry point and the ``example`` command.
+
+One module per command group registers its sub-commands through
+:mod:`ltoefg.cli.registry`: :mod:`~ltoefg.cli.data` (fetch, info, generate,
+build), :mod:`~ltoefg.cli.evaluation` (template, evaluate, leaderboard),
+:mod:`~ltoefg.cli.dft` (dft ...), :mod:`~ltoefg.cli.cite` (cite).
 
 Every sub-command reports bad input as one sentence on stderr and exits with
 status 2 (no traceback); see :class:`ltoefg.errors.LtoefgError`.
@@ -8,19 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from ltoefg import __version__
+from ltoefg.cli.registry import COMMANDS, Handler, command
 from ltoefg.errors import LtoefgError
-
-Handler = Callable[[argparse.Namespace], int]
-_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
-
-
-def command(register: Callable[[argparse._SubParsersAction], None]) -> Callable[..., None]:
-    """Decorator: add a sub-command registration function to the CLI."""
-    _COMMANDS.append(register)
-    return register
 
 
 @command
@@ -52,10 +48,11 @@ def _run_example(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered sub-command."""
-    import ltoefg.cli_cite  # noqa: F401  (registers its sub-commands)
-    import ltoefg.cli_data  # noqa: F401  (registers its sub-commands)
-    import ltoefg.cli_dft  # noqa: F401  (registers its sub-commands)
-    import ltoefg.cli_eval  # noqa: F401  (registers its sub-commands)
+    import ltoefg.cli.cite  # noqa: F401  (registers its sub-commands)
+    import ltoefg.cli.data  # noqa: F401  (registers its sub-commands)
+    import ltoefg.cli.dft  # noqa: F401  (registers its sub-commands)
+    import ltoefg.cli.evaluation  # noqa: F401  (registers its sub-commands)
+    from ltoefg.version import __version__
 
     parser = argparse.ArgumentParser(
         prog="ltoefg",
@@ -63,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ltoefg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register in _COMMANDS:
+    for register in COMMANDS:
         register(sub)
     return parser
 

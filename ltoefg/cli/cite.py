@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ltoefg.cli import command
+from ltoefg.cli.registry import command
 
 FORMATS: tuple[str, ...] = ("bibtex", "cff")
 
