@@ -107,7 +107,7 @@ def _files_written(paths: list[Path]) -> str:
 
 def _overall_scores(entries: list[dict[str, Any]]) -> str:
     """Overall score (mean over nuclei) and its CV spread per model, best first."""
-    from ltoefg import leaderboard_fields as LF
+    from ltoefg.leaderboard import fields as LF
 
     def overall(e: dict[str, Any]) -> float | None:
         scores = [r[C.R_SCORE] for r in e[C.LB_REPORT][C.RT_NUCLEI].values()]

@@ -5,7 +5,7 @@ the quick ones), :mod:`baselines.pipeline` refits the model on each of the 5
 frozen folds of the split, restricted to the *CV sites*, and scores the
 validation sites of each fold. The per-fold score and MAEs of C̃Q, η̃ and ωQ,
 their mean and population standard deviation, go into the entry's ``n_runs``
-and ``runs`` fields (:func:`ltoefg.leaderboard_fields.make_runs`).
+and ``runs`` fields (:func:`ltoefg.leaderboard.fields.make_runs`).
 
 CV sites (:func:`cv_rows`), always training sites of the run, so the
 descriptors computed for the final fit are reused:

@@ -47,8 +47,8 @@ from numpy.typing import NDArray
 import ltoefg
 from ltoefg import constants as C
 from ltoefg import leaderboard, metrics, nmr
-from ltoefg import leaderboard_fields as LF
 from ltoefg import submission as S
+from ltoefg.leaderboard import fields as LF
 
 from . import cv_spread as CVS
 from .doe import Factor, SearchResult, box_behnken_search

@@ -209,8 +209,8 @@ def run_transfer(
     """
     import ltoefg
     from ltoefg import leaderboard
-    from ltoefg import leaderboard_fields as LF
     from ltoefg import submission as S
+    from ltoefg.leaderboard import fields as LF
 
     from . import cv_spread as CVS
     from . import pipeline as P

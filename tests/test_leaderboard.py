@@ -14,9 +14,9 @@ from test_evaluate import build_dataset_file, perfect
 import ltoefg
 from ltoefg import constants as C
 from ltoefg import leaderboard as L
-from ltoefg import leaderboard_render as R
 from ltoefg.cli import main
 from ltoefg.errors import LtoefgError
+from ltoefg.leaderboard import render as R
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -11,10 +11,10 @@ from test_leaderboard import _as_observables, _as_v1, _entry, _table_rows_consis
 
 from ltoefg import constants as C
 from ltoefg import leaderboard as L
-from ltoefg import leaderboard_fields as F
-from ltoefg import leaderboard_render as R
 from ltoefg.cli import main
-from ltoefg.leaderboard_show import display_width, render_show
+from ltoefg.leaderboard import fields as F
+from ltoefg.leaderboard import render as R
+from ltoefg.leaderboard.show import display_width, render_show
 
 REPO = Path(__file__).resolve().parents[1]
 

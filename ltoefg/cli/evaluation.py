@@ -205,7 +205,7 @@ def _leaderboard(sub: argparse._SubParsersAction) -> None:
 
 def _run_leaderboard_show(args: argparse.Namespace) -> int:
     from ltoefg import leaderboard as L
-    from ltoefg.leaderboard_show import render_show
+    from ltoefg.leaderboard.show import render_show
 
     root = args.show_root if args.show_root is not None else args.root
     if not (Path(root) / "leaderboard").is_dir():

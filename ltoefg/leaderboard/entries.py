@@ -22,7 +22,7 @@ Entry schema (``ltoefg-leaderboard-entry/1``), a JSON object with exactly:
 ``report``             the ``ltoefg evaluate`` JSON report, unchanged
 ``date``, ``notes``    optional str
 ``code_url``, ``description``, ``n_parameters``, ``n_runs``, ``runs``
-                       optional (SPEC §8 v2), see :mod:`ltoefg.leaderboard_fields`
+                       optional (SPEC §8 v2), see :mod:`ltoefg.leaderboard.fields`
 =====================  ===========================================================
 
 Reference schema (``ltoefg-leaderboard-reference/1``): ``source``, ``dataset``,
@@ -45,9 +45,9 @@ from typing import Any
 
 from ltoefg import constants as C
 from ltoefg import json_safe, names
-from ltoefg import leaderboard_fields as F
-from ltoefg import leaderboard_render as R
-from ltoefg.errors import LtoefgError
+from ltoefg.leaderboard import fields as F
+from ltoefg.leaderboard import render as R
+from ltoefg.leaderboard.entry import Entry, EntryError
 
 ENTRIES_DIR = Path("leaderboard") / "entries"
 REFERENCE_DIR = Path("leaderboard") / "reference"
@@ -68,36 +68,6 @@ _REQUIRED: dict[str, tuple[type, ...]] = {
 }
 _OPTIONAL: dict[str, tuple[type, ...]] = {C.LB_DATE: (str,), C.LB_NOTES: (str,)}
 _REPORT_STR = (C.RT_DATASET, C.RT_SPLIT, C.RT_MODEL, C.RT_KIND, C.RT_VERSION, C.RT_LABEL_METHOD)
-
-
-class EntryError(LtoefgError):
-    """A leaderboard entry or reference file does not follow its schema."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A validated leaderboard entry.
-
-    Attributes
-    ----------
-    path : pathlib.Path
-    data : dict
-        The entry as in the file.
-    """
-
-    path: Path
-    data: dict[str, Any]
-
-    @property
-    def report(self) -> dict[str, Any]:
-        """The evaluator report."""
-        return self.data[C.LB_REPORT]
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """(dataset, split, model)."""
-        r = self.report
-        return r[C.RT_DATASET], r[C.RT_SPLIT], r[C.RT_MODEL]
 
 
 def _err(path: Path, problem: str) -> EntryError:
@@ -391,7 +361,7 @@ def make_entry(
         Fitted parameters: of the whole model, or per nucleus.
     runs : dict, optional
         Spread over CV folds or seeds, from
-        :func:`ltoefg.leaderboard_fields.make_runs` (which also returns ``n_runs``).
+        :func:`ltoefg.leaderboard.fields.make_runs` (which also returns ``n_runs``).
     n_runs : int, optional
         Number of runs in ``runs``; taken from ``runs["nuclei"][…]["per_run"]`` if omitted.
     """

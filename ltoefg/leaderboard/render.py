@@ -1,6 +1,6 @@
 """Text of the rendered leaderboard: ``leaderboard/README.md`` and the README results block.
 
-Pure functions of validated entries (:class:`ltoefg.leaderboard.Entry`) and
+Pure functions of validated entries (:class:`ltoefg.leaderboard.entry.Entry`) and
 reference files; nothing here reads or writes files.
 
 Decisions (documented in ``docs/submitting.md``):
@@ -21,14 +21,12 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ltoefg import constants as C
-from ltoefg import leaderboard_fields as F
 from ltoefg.errors import LtoefgError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ltoefg.leaderboard import Entry
+from ltoefg.leaderboard import fields as F
+from ltoefg.leaderboard.entry import Entry
 
 References = Sequence[tuple[Path, Mapping[str, Any]]]
 

@@ -1,6 +1,6 @@
 """``ltoefg leaderboard show``: the board as fixed-width text for a terminal.
 
-Pure functions of validated entries (:class:`ltoefg.leaderboard.Entry`).
+Pure functions of validated entries (:class:`ltoefg.leaderboard.entry.Entry`).
 One block per (report version, data set, split): entries with a score sorted
 by their overall score (the mean of their per-nucleus scores), then the
 observables-only entries, which have no ξ and so no score, sorted by MAE C̃Q
@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ltoefg import constants as C
-from ltoefg import leaderboard_render as R
 from ltoefg.errors import LtoefgError
+from ltoefg.leaderboard import render as R
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ltoefg.leaderboard import Entry
+    from ltoefg.leaderboard.entry import Entry
 
 #: Longest model name shown in full (longer ones end in "…").
 MODEL_WIDTH = 34
