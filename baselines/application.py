@@ -469,7 +469,7 @@ def _dynamics_arguments(p: argparse.ArgumentParser) -> None:
 def _run_dynamics(args: argparse.Namespace) -> int:
     from ltoefg.application.dynamics import analyse_files
     from ltoefg.application.dynamics_outputs import write_dynamics
-    from ltoefg.outputs import check_dir_target
+    from ltoefg.io.outputs import check_dir_target
 
     if args.out is None and args.plots is None:
         raise CommandError("give --out DIR (tables) or --plots DIR (figures), or both")
@@ -508,7 +508,7 @@ def _synthetic_arguments(p: argparse.ArgumentParser) -> None:
 )
 def _run_synthetic(args: argparse.Namespace) -> int:
     from ltoefg.application.synthetic import write_ou_trajectory
-    from ltoefg.outputs import check_dir_target
+    from ltoefg.io.outputs import check_dir_target
 
     if args.frames < 1 or args.tau <= 0 or args.sigma < 0:
         raise CommandError("need --frames ≥ 1, --tau > 0 and --sigma ≥ 0")

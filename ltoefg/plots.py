@@ -304,7 +304,7 @@ def write_plots(evaluation: Evaluation, out_dir: str | os.PathLike[str]) -> list
     -------
     list of pathlib.Path
     """
-    from ltoefg.outputs import check_dir_target, commit
+    from ltoefg.io.outputs import check_dir_target, commit
 
     out = check_dir_target(out_dir, "plots")
     files = {out / name: data for name, data in render_plots(evaluation).items()}

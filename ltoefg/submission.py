@@ -653,7 +653,7 @@ def write(path: str | os.PathLike[str], data: Mapping[str, Any] | Submission) ->
 
     import h5py
 
-    from ltoefg.outputs import check_file_target, commit
+    from ltoefg.io.outputs import check_file_target, commit
 
     sub = data if isinstance(data, Submission) else from_mapping(data, source=str(path))
     path = check_file_target(path, "submission file")

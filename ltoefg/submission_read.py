@@ -6,11 +6,11 @@ Order of the checks (each failure is one sentence naming the file and group):
    :data:`ltoefg.submission.MAX_FILE_BYTES` with the HDF5 signature;
 2. the root attributes are scalar (not one-element array) UTF-8 strings of at
    most :data:`ltoefg.submission.MAX_ATTRIBUTE_BYTES`, checked from their
-   metadata by :func:`ltoefg.h5inspect.scalar_string_attribute`;
+   metadata by :func:`ltoefg.io.h5inspect.scalar_string_attribute`;
 3. the root holds only nucleus groups, reached by hard links; each group holds
    only the members of its kind, reached by hard links or by soft links to a
-   member of the same group (:func:`ltoefg.h5inspect.member`);
-4. every dataset is stored in the file itself (:func:`ltoefg.h5inspect.check_dataset`);
+   member of the same group (:func:`ltoefg.io.h5inspect.member`);
+4. every dataset is stored in the file itself (:func:`ltoefg.io.h5inspect.check_dataset`);
 5. declared dtypes and shapes are those of the kind, and ``site_id`` declares no
    more ids than the caller's limit for that nucleus;
 
@@ -64,7 +64,7 @@ def _with_file(source: str, path: str | os.PathLike[str], body: Any) -> Any:
     """Run ``body(f)`` on the opened file; library failures become one refusal."""
     import h5py
 
-    from ltoefg.h5inspect import UnsafeHDF5Error
+    from ltoefg.io.h5inspect import UnsafeHDF5Error
 
     _check_path(source, Path(path))
     try:
@@ -82,7 +82,7 @@ def _with_file(source: str, path: str | os.PathLike[str], body: Any) -> Any:
 
 
 def _attributes(source: str, f: Any) -> dict[str, str]:
-    from ltoefg.h5inspect import UnsafeHDF5Error, scalar_string_attribute
+    from ltoefg.io.h5inspect import UnsafeHDF5Error, scalar_string_attribute
 
     attrs: dict[str, str] = {}
     for name in S.ROOT_ATTRS:
@@ -104,7 +104,7 @@ def read_file_attributes(path: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def _members(source: str, f: Any, group: str, allowed: tuple[str, ...]) -> list[str]:
-    from ltoefg.h5inspect import link_names
+    from ltoefg.io.h5inspect import link_names
 
     names = link_names(f[group] if group != S.ROOT else f, _MAX_LISTED)
     extra = [m for m in names if m not in allowed]
@@ -122,7 +122,7 @@ def _members(source: str, f: Any, group: str, allowed: tuple[str, ...]) -> list[
 def _group(source: str, f: Any, nucleus: str, kind: str, limit: int) -> dict[str, NDArray[Any]]:
     import h5py
 
-    from ltoefg.h5inspect import UnsafeHDF5Error, check_dataset, member
+    from ltoefg.io.h5inspect import UnsafeHDF5Error, check_dataset, member
 
     required, optional = S._value_names(kind)
     allowed = (C.PRED_SITE_ID, *required, *optional)
@@ -165,7 +165,7 @@ def read_file(
     """See :func:`ltoefg.submission.read`."""
     import h5py
 
-    from ltoefg.h5inspect import member
+    from ltoefg.io.h5inspect import member
 
     source = str(path)
 

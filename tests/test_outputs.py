@@ -15,10 +15,10 @@ import pytest
 from test_evaluate import build_dataset_file, perfect
 
 import ltoefg
-from ltoefg import outputs
 from ltoefg import submission as S
 from ltoefg.cli import main
 from ltoefg.errors import LtoefgError
+from ltoefg.io import outputs
 
 #: A read-only place even for root (sysfs).
 READ_ONLY = Path("/sys/ltoefg-test-output")

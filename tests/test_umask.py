@@ -1,6 +1,6 @@
 """Output files get the mode the user's umask gives a new file, not mkstemp's 0o600 (issue 12).
 
-Every writer that stages a temporary file (``ltoefg.outputs.commit``: reports,
+Every writer that stages a temporary file (``ltoefg.io.outputs.commit``: reports,
 plots, submission files and templates, leaderboard entries and rendered
 tables) and the pooch download path are checked under two umasks, so a
 hard-coded mode (0o644) fails as well as 0o600.
@@ -19,10 +19,10 @@ from test_fetch import _publish, env, server  # noqa: F401  (fixtures)
 
 import ltoefg
 from ltoefg import leaderboard as L
-from ltoefg import outputs
 from ltoefg import submission as S
 from ltoefg.cli import main
 from ltoefg.data import fetch
+from ltoefg.io import outputs
 
 UMASKS = {0o027: 0o640, 0o002: 0o664}
 

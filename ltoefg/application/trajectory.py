@@ -387,8 +387,8 @@ def predict_trajectory(
         output file of another run, a failing model, or a stop by SIGTERM/SIGINT
         (finished chunks are kept: run again to resume).
     """
-    from ltoefg.version import __version__
     from ltoefg.dask_cluster import stop_signals
+    from ltoefg.version import __version__
 
     if int(chunk) < 1:
         raise ApplicationError(f"the chunk size must be at least 1 frame, got {chunk}")

@@ -42,7 +42,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ltoefg import constants as C
 from ltoefg.application.errors import ApplicationError
-from ltoefg.outputs import apply_umask, check_file_target
+from ltoefg.io.outputs import apply_umask, check_file_target
 
 __all__ = [
     "TrajectoryPredictions",

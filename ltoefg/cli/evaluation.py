@@ -61,7 +61,7 @@ def _template(sub: argparse._SubParsersAction) -> None:
 
 def _run_template(args: argparse.Namespace) -> int:
     from ltoefg import submission as S
-    from ltoefg.outputs import check_file_target
+    from ltoefg.io.outputs import check_file_target
 
     check_file_target(args.out, "template")
     ds = _open(args.dataset)
@@ -115,8 +115,8 @@ def _evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from ltoefg import outputs
     from ltoefg.evaluate import run
+    from ltoefg.io import outputs
     from ltoefg.report_text import format_report
 
     # outputs are checked before any work, and written only after everything succeeded

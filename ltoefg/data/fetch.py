@@ -41,7 +41,7 @@ import pooch
 
 from ltoefg.data import registry
 from ltoefg.errors import DataError
-from ltoefg.outputs import apply_umask
+from ltoefg.io.outputs import apply_umask
 
 ENV_DATA_DIR = "LTOEFG_DATA_DIR"
 ENV_DATA_URL = "LTOEFG_DATA_URL"

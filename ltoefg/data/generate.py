@@ -108,7 +108,7 @@ def generate_pcm(
     name : str
         ``"pcm-v2"`` (default) or ``"pcm-v1"``.
     """
-    from ltoefg.outputs import check_file_target, output_error
+    from ltoefg.io.outputs import check_file_target, output_error
 
     _check_pcm_name(name)
     out = check_file_target(out, "data-set file")  # before ~30 s of work
@@ -164,7 +164,7 @@ def build_from_magres(directory: str | Path, out: str | Path, name: str | None =
     """
     from ltoefg import names
     from ltoefg.data.magres import read_magres
-    from ltoefg.outputs import check_file_target, output_error
+    from ltoefg.io.outputs import check_file_target, output_error
 
     directory, out = Path(directory), Path(out)
     version = name or directory.name

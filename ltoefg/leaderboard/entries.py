@@ -44,7 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from ltoefg import constants as C
-from ltoefg import json_safe, names
+from ltoefg import names
+from ltoefg.io import json_safe
 from ltoefg.leaderboard import fields as F
 from ltoefg.leaderboard import render as R
 from ltoefg.leaderboard.entry import Entry, EntryError
@@ -233,7 +234,7 @@ def validate_entry(data: Any, path: Path) -> Entry:
 
 
 def _read_json(path: Path) -> Any:
-    """Parse a file within :mod:`ltoefg.json_safe`'s bounds (size, depth, numbers)."""
+    """Parse a file within :mod:`ltoefg.io.json_safe`'s bounds (size, depth, numbers)."""
     try:
         return json_safe.load(path)
     except json_safe.JSONBoundsError as exc:
@@ -411,7 +412,7 @@ def write_entry(root: str | os.PathLike[str], entry: Mapping[str, Any]) -> Path:
     LtoefgError
         The file cannot be written (one sentence naming it).
     """
-    from ltoefg.outputs import check_file_target, commit, json_text
+    from ltoefg.io.outputs import check_file_target, commit, json_text
 
     r = entry[C.LB_REPORT] if isinstance(entry, Mapping) else None
     if not isinstance(r, Mapping):
@@ -523,7 +524,7 @@ def stale_files(rendered: Rendered) -> list[Path]:
 
 def write_rendered(rendered: Rendered) -> list[Path]:
     """Write the files that changed, all or none (atomically); returns their paths."""
-    from ltoefg.outputs import check_file_target, commit
+    from ltoefg.io.outputs import check_file_target, commit
 
     changed = stale_files(rendered)
     for path in changed:
