@@ -74,7 +74,7 @@ def _summary(report: dict[str, Any]) -> str:
         (C.R_MAE_PHI_DEG, "φ°"),
         (C.R_MAE_OMEGA_Q_KHZ, "ωQ kHz"),
     )
-    from ltoefg.report_text import label_phrase
+    from ltoefg.evaluation.report import label_phrase
 
     lines = [
         f"  {report[C.RT_MODEL]} — {report[C.RT_DATASET]} "

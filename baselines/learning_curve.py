@@ -134,7 +134,7 @@ def write(
     label_method: str = "point-charge-ewald",
 ) -> tuple[Path, Path | None]:
     """Write the table (CSV) and, where matplotlib is installed, the plot (PNG)."""
-    from ltoefg.report_text import label_phrase
+    from ltoefg.evaluation.report import label_phrase
 
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{dataset}__{split}__{nucleus}"

@@ -47,7 +47,7 @@ from numpy.typing import NDArray
 import ltoefg
 from ltoefg import constants as C
 from ltoefg import leaderboard, metrics, nmr
-from ltoefg import submission as S
+from ltoefg.evaluation import submission as S
 from ltoefg.leaderboard import fields as LF
 
 from . import cv_spread as CVS

@@ -209,7 +209,7 @@ def run_transfer(
     """
     import ltoefg
     from ltoefg import leaderboard
-    from ltoefg import submission as S
+    from ltoefg.evaluation import submission as S
     from ltoefg.leaderboard import fields as LF
 
     from . import cv_spread as CVS

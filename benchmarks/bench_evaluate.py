@@ -27,9 +27,9 @@ from ase import Atoms
 
 import ltoefg
 from ltoefg import constants as C
-from ltoefg import submission as S
 from ltoefg.cli import main
 from ltoefg.data import h5format
+from ltoefg.evaluation import submission as S
 from ltoefg.tensors import symmetric_traceless
 
 NUMBERS = np.array([3] * 8 + [22] * 10 + [8] * 24)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ltoefg import constants, metrics, nmr, tensors
 from ltoefg.data import Dataset, Split, load
-from ltoefg.evaluate import evaluate
+from ltoefg.evaluation.score import evaluate
 from ltoefg.task import Task
 from ltoefg.version import __version__
 

@@ -386,7 +386,7 @@ class Task:
         ltoefg.errors.SubmissionError
             Whatever the evaluator refuses (NaN, inf, implausible values, …).
         """
-        from ltoefg.evaluate import evaluate
+        from ltoefg.evaluation.score import evaluate
 
         key = self._key(fold_or_test)
         pred = self._checked(key, predictions)
@@ -477,7 +477,7 @@ class Task:
         -------
         pathlib.Path
         """
-        from ltoefg import submission
+        from ltoefg.evaluation import submission
 
         if predictions is None:
             if TEST not in self._predictions:

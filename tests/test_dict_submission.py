@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import ltoefg
-from ltoefg import submission
 from ltoefg.errors import SubmissionError
+from ltoefg.evaluation import submission
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,10 @@ from scipy.spatial.transform import Rotation
 import ltoefg
 from ltoefg import constants as C
 from ltoefg import nmr
-from ltoefg import submission as S
 from ltoefg.cli import main
 from ltoefg.data import h5format
 from ltoefg.errors import SubmissionError
+from ltoefg.evaluation import submission as S
 from ltoefg.tensors import symmetric_traceless
 
 NAME = "synthetic-eval"

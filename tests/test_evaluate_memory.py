@@ -18,12 +18,12 @@ import h5py
 import numpy as np
 import pytest
 
-from ltoefg import submission as S
+from ltoefg.evaluation import submission as S
 
 _MEASURE = r"""
 import json, resource, sys, tracemalloc, warnings
 warnings.simplefilter("ignore")
-import h5py, scipy.stats, ltoefg, ltoefg.evaluate, ltoefg.submission_read
+import h5py, scipy.stats, ltoefg, ltoefg.evaluation.score, ltoefg.evaluation.reader
 from ltoefg.errors import LtoefgError
 tracemalloc.start()
 try:

@@ -27,7 +27,7 @@ def run(code: str) -> subprocess.CompletedProcess[str]:
 
 def test_import_without_heavy_dependencies_or_network() -> None:
     res = run(
-        "import ltoefg, ltoefg.cli, ltoefg.evaluate, ltoefg.leaderboard\n"
+        "import ltoefg, ltoefg.cli, ltoefg.evaluation.score, ltoefg.leaderboard\n"
         "import ltoefg.application.classify, ltoefg.application.large_models\n"
         "import ltoefg.application.predict, ltoefg.application.banner\n"
         "import ltoefg.application.trajectory, ltoefg.application.dynamics\n"

@@ -115,7 +115,7 @@ def test_degenerate_statistics_are_refused(
 def test_evaluate_refuses_a_data_set_with_zero_sigma(tmp_path: Path) -> None:
     """A data-set file written without the importer's check (μ = σ = 0) is refused by evaluate."""
     from ltoefg.data import h5format
-    from ltoefg.evaluate import _checked_stats
+    from ltoefg.evaluation.score import _checked_stats
 
     ds = ltoefg.load(build_from_magres(_folder_with(tmp_path), tmp_path / "ok.h5", name="ok"))
     data = h5format.read(ds.path)

@@ -15,9 +15,9 @@ import pytest
 from test_evaluate import build_dataset_file, perfect
 
 import ltoefg
-from ltoefg import submission as S
 from ltoefg.cli import main
 from ltoefg.errors import LtoefgError
+from ltoefg.evaluation import submission as S
 from ltoefg.io import outputs
 
 #: A read-only place even for root (sysfs).

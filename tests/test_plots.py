@@ -11,12 +11,12 @@ from test_evaluate import build_dataset_file, perfect
 
 import ltoefg
 from ltoefg import constants as C
-from ltoefg import submission as S
-from ltoefg.evaluate import run
+from ltoefg.evaluation import submission as S
+from ltoefg.evaluation.score import run
 
 pytest.importorskip("matplotlib")
 
-from ltoefg import plots  # noqa: E402
+from ltoefg.evaluation import plots  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,9 @@ from test_evaluate import build_dataset_file, perfect
 
 import ltoefg
 from ltoefg import constants as C
-from ltoefg import submission as S
 from ltoefg.cli import main
 from ltoefg.errors import SubmissionError
+from ltoefg.evaluation import submission as S
 
 Mutation = Callable[[Path, ltoefg.Dataset], None]
 

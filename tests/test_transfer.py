@@ -64,7 +64,7 @@ def test_transfer_predicts_the_target_sites_it_names(tmp_path: Path) -> None:
     from baselines.models import load_model
     from baselines.transfer import run_transfer
     from ltoefg import metrics
-    from ltoefg import submission as S
+    from ltoefg.evaluation import submission as S
 
     path = _target(tmp_path)
     report, entry = run_transfer(

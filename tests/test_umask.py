@@ -19,9 +19,9 @@ from test_fetch import _publish, env, server  # noqa: F401  (fixtures)
 
 import ltoefg
 from ltoefg import leaderboard as L
-from ltoefg import submission as S
 from ltoefg.cli import main
 from ltoefg.data import fetch
+from ltoefg.evaluation import submission as S
 from ltoefg.io import outputs
 
 UMASKS = {0o027: 0o640, 0o002: 0o664}

@@ -28,7 +28,7 @@ def label_banner(training_data: Mapping[str, Any] | None) -> str:
         What the model records about its training set: ``dataset`` (name or
         path) and ``label_method`` (e.g. ``"point-charge-ewald"``).
     """
-    from ltoefg.report_text import label_phrase
+    from ltoefg.evaluation.report import label_phrase
 
     training = training_data or {}
     method = training.get("label_method")

@@ -60,7 +60,7 @@ def _template(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_template(args: argparse.Namespace) -> int:
-    from ltoefg import submission as S
+    from ltoefg.evaluation import submission as S
     from ltoefg.io.outputs import check_file_target
 
     check_file_target(args.out, "template")
@@ -115,13 +115,13 @@ def _evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from ltoefg.evaluate import run
+    from ltoefg.evaluation.report import format_report
+    from ltoefg.evaluation.score import run
     from ltoefg.io import outputs
-    from ltoefg.report_text import format_report
 
     # outputs are checked before any work, and written only after everything succeeded
     if args.plots is not None:
-        from ltoefg.plots import require_matplotlib
+        from ltoefg.evaluation.plots import require_matplotlib
 
         require_matplotlib()
         outputs.check_dir_target(args.plots, "plots")
@@ -142,7 +142,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     )
     files: dict[Path, str | bytes] = {}
     if args.plots is not None:
-        from ltoefg.plots import render_plots
+        from ltoefg.evaluation.plots import render_plots
 
         files.update({args.plots / n: png for n, png in render_plots(evaluation).items()})
     if args.json is not None:

@@ -66,7 +66,7 @@ def md_code(value: Any) -> str:
 
 def label_phrase(label_method: str) -> str:
     """Plain-words label method (escaped), e.g. "point-charge labels, not DFT"."""
-    from ltoefg.report_text import label_phrase as phrase
+    from ltoefg.evaluation.report import label_phrase as phrase
 
     return md_text(phrase(label_method))
 

@@ -202,7 +202,7 @@ def _about(group: Sequence[Entry]) -> list[str]:
 
 
 def _heading(key: tuple[int, str, str], group: Sequence[Entry], nucleus: str | None) -> list[str]:
-    from ltoefg.report_text import label_phrase
+    from ltoefg.evaluation.report import label_phrase
 
     version, dataset, split = key
     method = label_phrase(str(group[0].report[C.RT_LABEL_METHOD]))

@@ -3,9 +3,9 @@
 Order of the checks (each failure is one sentence naming the file and group):
 
 1. the path is a regular, non-empty file of at most
-   :data:`ltoefg.submission.MAX_FILE_BYTES` with the HDF5 signature;
+   :data:`ltoefg.evaluation.schema.MAX_FILE_BYTES` with the HDF5 signature;
 2. the root attributes are scalar (not one-element array) UTF-8 strings of at
-   most :data:`ltoefg.submission.MAX_ATTRIBUTE_BYTES`, checked from their
+   most :data:`ltoefg.evaluation.schema.MAX_ATTRIBUTE_BYTES`, checked from their
    metadata by :func:`ltoefg.io.h5inspect.scalar_string_attribute`;
 3. the root holds only nucleus groups, reached by hard links; each group holds
    only the members of its kind, reached by hard links or by soft links to a
@@ -27,8 +27,8 @@ from typing import Any
 from numpy.typing import NDArray
 
 from ltoefg import constants as C
-from ltoefg import submission as S
 from ltoefg.errors import SubmissionError
+from ltoefg.evaluation import schema as S
 
 #: Most members listed per group before the rest is ignored (a group needs at most 7).
 _MAX_LISTED = 16
@@ -98,7 +98,10 @@ def _attributes(source: str, f: Any) -> dict[str, str]:
 
 
 def read_file_attributes(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The checked root attributes of a submission file; see :func:`ltoefg.submission.read`."""
+    """The checked root attributes of a submission file.
+
+    See :func:`ltoefg.evaluation.submission.read`.
+    """
     source = str(path)
     return _with_file(source, path, lambda f: _attributes(source, f))
 
@@ -124,7 +127,7 @@ def _group(source: str, f: Any, nucleus: str, kind: str, limit: int) -> dict[str
 
     from ltoefg.io.h5inspect import UnsafeHDF5Error, check_dataset, member
 
-    required, optional = S._value_names(kind)
+    required, optional = S.value_names(kind)
     allowed = (C.PRED_SITE_ID, *required, *optional)
     present = _members(source, f, nucleus, allowed)
     datasets: dict[str, Any] = {}
@@ -156,13 +159,13 @@ def _group(source: str, f: Any, nucleus: str, kind: str, limit: int) -> dict[str
         if name != C.PRED_SITE_ID:
             S.check_declared(source, nucleus, name, info.shape, info.dtype, n)
     arrays = {name: dset[()] for name, dset in datasets.items()}
-    return S._check_arrays(source, nucleus, kind, arrays)
+    return S.check_arrays(source, nucleus, kind, arrays)
 
 
 def read_file(
     path: str | os.PathLike[str], limits: Mapping[str, int] | None = None
 ) -> S.Submission:
-    """See :func:`ltoefg.submission.read`."""
+    """See :func:`ltoefg.evaluation.submission.read`."""
     import h5py
 
     from ltoefg.io.h5inspect import member

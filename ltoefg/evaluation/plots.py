@@ -31,7 +31,7 @@ from ltoefg.errors import LtoefgError
 from ltoefg.metrics import pearson_r
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ltoefg.evaluate import Evaluation
+    from ltoefg.evaluation.score import Evaluation
 
 COLOURS = {"Li": "tab:green", "Ti": "tab:blue", "O": "tab:orange"}
 REF_COLOUR = "0.55"
@@ -206,7 +206,7 @@ def _omega_zoom(top: Any, bottom: Any, panel: Panel, colour: str) -> None:
 
 def banner_text(label_method: str, dataset: str) -> str:
     """The label banner of a figure, e.g. "pcm-v2: point-charge labels, not DFT"."""
-    from ltoefg.report_text import label_phrase
+    from ltoefg.evaluation.report import label_phrase
 
     return f"{dataset}: {label_phrase(label_method)}"
 
@@ -264,13 +264,13 @@ def render_plots(evaluation: Evaluation) -> dict[str, bytes]:
 
     Parameters
     ----------
-    evaluation : ltoefg.evaluate.Evaluation
+    evaluation : ltoefg.evaluation.score.Evaluation
     """
     import io
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from ltoefg.evaluate import labels_are_dft
+    from ltoefg.evaluation.score import labels_are_dft
     from ltoefg.nmr import isotope
 
     rep = evaluation.report

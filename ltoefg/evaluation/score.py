@@ -2,14 +2,12 @@
 
 The evaluator reads a ``predictions.h5`` file (or the same content as a dict),
 validates everything first (attributes, ids, dtypes, shapes, values; see
-:mod:`ltoefg.submission`), aligns the predictions to the reference by
+:mod:`ltoefg.evaluation.submission`), aligns the predictions to the reference by
 ``site_id`` and only then computes the per-nucleus reports of
 :mod:`ltoefg.metrics`. It never writes anything; the CLI writes the JSON report
 and plots after a successful evaluation.
 
-Note: ``ltoefg.evaluate`` (the package attribute) is the *function*
-:func:`evaluate`; import helpers of this module with
-``from ltoefg.evaluate import run``.
+``ltoefg.evaluate`` is the function :func:`evaluate` of this module.
 """
 
 from __future__ import annotations
@@ -25,9 +23,9 @@ from numpy.typing import NDArray
 
 from ltoefg import constants as C
 from ltoefg import metrics, nmr
-from ltoefg import submission as S
 from ltoefg.data import Dataset
 from ltoefg.errors import DataError, LtoefgError
+from ltoefg.evaluation import submission as S
 
 Report = dict[str, Any]
 
@@ -44,7 +42,7 @@ class Evaluation:
     submission : Submission
     dataset : ltoefg.Dataset
     groups : dict
-        nucleus -> :class:`ltoefg.submission.ValidGroup` (aligned to the test ids).
+        nucleus -> :class:`ltoefg.evaluation.submission.ValidGroup` (aligned to the test ids).
     """
 
     report: Report
@@ -270,7 +268,7 @@ def evaluate(
         Eigenvalue-reassignment tolerance τ, a fraction of |Vzz_ref| (default 0.1).
     strict : bool
         Refuse tensors that are not symmetric and traceless (relative tolerance
-        :data:`ltoefg.submission.SYMMETRY_RTOL`) instead of projecting them.
+        :data:`ltoefg.evaluation.submission.SYMMETRY_RTOL`) instead of projecting them.
     nuclei : iterable of str or comma-separated str, optional
         Score only these nuclei (each must be in the submission); default: all
         nucleus groups present.

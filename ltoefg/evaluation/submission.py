@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,81 +43,31 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ltoefg import constants as C
-from ltoefg import names
-from ltoefg.errors import DataError, SubmissionError
+from ltoefg.errors import DataError
+from ltoefg.evaluation.schema import (
+    ANGLE_SLACK,
+    MAX_ABS_OMEGA_Q_KHZ,
+    MAX_ABS_VALUE,
+    ROOT,
+    ROOT_ATTRS,
+    SYMMETRY_ATOL,
+    SYMMETRY_RTOL,
+    Submission,
+    check_arrays,
+    check_attributes,
+    check_kind,
+    refusal,
+    value_names,
+)
 
-#: Relative tolerance of the "symmetric" and "traceless" checks (fraction of max |Vij|).
-SYMMETRY_RTOL = 1e-6
-#: Absolute floor of the same checks, V/Å² (for tensors that are exactly zero).
-SYMMETRY_ATOL = 1e-12
-#: Largest accepted angle overshoot outside the θ/φ ranges, radians (then clipped).
-ANGLE_SLACK = 1e-6
-#: Largest accepted |value| of EFG elements (V/Å²), C̃Q and η̃ (dimensionless).
-MAX_ABS_VALUE = 1e6
-#: Largest accepted |ωQ/2π|, kHz.
-MAX_ABS_OMEGA_Q_KHZ = 1e9
-#: Default cap on the ids one nucleus group may declare (more than any data set has).
-MAX_SITES = 200_000
-#: Largest submission file accepted, bytes. A full uncompressed tensor submission of the
-#: largest pcm split is ~1.2 MB; the cap also bounds what variable-length string
-#: attributes (whose size HDF5 does not declare) can make us read.
-MAX_FILE_BYTES = 8 << 20
-#: Largest root attribute accepted, bytes (UTF-8).
-MAX_ATTRIBUTE_BYTES = 1024
+# The format's limits and member check, handed on for callers of this module.
+from ltoefg.evaluation.schema import MAX_ATTRIBUTE_BYTES as MAX_ATTRIBUTE_BYTES
+from ltoefg.evaluation.schema import MAX_FILE_BYTES as MAX_FILE_BYTES
+from ltoefg.evaluation.schema import MAX_SITES as MAX_SITES
+from ltoefg.evaluation.schema import check_declared as check_declared
+
 #: How many offending site ids a message quotes.
 _N_QUOTED = 3
-
-ROOT = "/"
-ROOT_ATTRS: tuple[str, ...] = (C.ATTR_DATASET, C.ATTR_SPLIT, C.ATTR_MODEL, C.ATTR_KIND)
-
-
-@dataclass
-class Submission:
-    """A submission in memory (as read from a file or given as arrays).
-
-    Attributes
-    ----------
-    source : str
-        The file name (or ``"<arrays>"``) quoted in error messages.
-    dataset, split, model, kind : str
-        The root attributes.
-    groups : dict
-        nucleus -> {dataset name -> array}; ``site_id`` int64 (n,), ``efg``
-        float64 (n, 3, 3) V/Å², or the observables float64 (n,).
-    """
-
-    source: str
-    dataset: str
-    split: str
-    model: str
-    kind: str
-    groups: dict[str, dict[str, NDArray[Any]]] = field(default_factory=dict)
-
-    @classmethod
-    def from_attributes(
-        cls, source: str, attrs: Mapping[str, str], groups: dict[str, dict[str, NDArray[Any]]]
-    ) -> Submission:
-        """A submission from its checked root attributes and nucleus groups."""
-        return cls(
-            source=source,
-            dataset=attrs[C.ATTR_DATASET],
-            split=attrs[C.ATTR_SPLIT],
-            model=attrs[C.ATTR_MODEL],
-            kind=attrs[C.ATTR_KIND],
-            groups=groups,
-        )
-
-
-def refusal(source: str, group: str, problem: str) -> SubmissionError:
-    """The one-sentence error: ``<file>: group '<g>': <problem>.``"""
-    return SubmissionError(f"{source}: group '{group}': {problem.rstrip('.')}.")
-
-
-def _value_names(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(required, optional) value datasets of a nucleus group for ``kind``."""
-    if kind == C.KIND_TENSOR:
-        return (C.PRED_EFG,), ()
-    return C.PRED_OBSERVABLES_REQUIRED, C.PRED_OBSERVABLES_OPTIONAL
 
 
 def _quote(ids: NDArray[np.int64]) -> str:
@@ -126,41 +76,12 @@ def _quote(ids: NDArray[np.int64]) -> str:
 
 
 # --------------------------------------------------------------------------- reading
-def _check_kind(source: str, kind: str) -> None:
-    if kind not in C.KINDS:
-        raise refusal(
-            source, ROOT, f"attribute 'kind' is {kind!r}, expected one of {', '.join(C.KINDS)}"
-        )
-
-
-def check_attributes(source: str, attrs: Mapping[str, str]) -> None:
-    """Check the root attributes' values: known kind, plain data-set name, clean model text.
-
-    The data-set name is checked against :data:`ltoefg.names.NAME_PATTERN` (it is a
-    registered name, never a path; it reaches file names); the split is checked
-    against the data set later. The model name is free text without control
-    characters, at most :data:`ltoefg.names.MAX_TEXT_CHARS` characters.
-    """
-    _check_kind(source, attrs[C.ATTR_KIND])
-    problem = names.name_problem(attrs[C.ATTR_DATASET])
-    if problem:
-        raise refusal(
-            source,
-            ROOT,
-            f"attribute 'dataset' {problem}: it must name a registered data-set version (a "
-            "local data-set file is given with --dataset-file, not in the submission)",
-        )
-    problem = names.text_problem(attrs[C.ATTR_MODEL])
-    if problem:
-        raise refusal(source, ROOT, f"attribute 'model' {problem}")
-
-
 def read(path: str | os.PathLike[str], limits: Mapping[str, int] | None = None) -> Submission:
     """Read a ``predictions.h5`` file and check its structure (not yet its ids or values).
 
     Everything is checked from the file's metadata before any array is read:
     links, storage layouts, filters, dtypes, shapes and sizes (see
-    :mod:`ltoefg.submission_read`).
+    :mod:`ltoefg.evaluation.reader`).
 
     Parameters
     ----------
@@ -182,82 +103,18 @@ def read(path: str | os.PathLike[str], limits: Mapping[str, int] | None = None) 
         non-string root attributes, unknown kind, no nucleus group, unknown or
         missing members, wrong dtype or shape, too large.
     """
-    from ltoefg.submission_read import read_file
+    from ltoefg.evaluation.reader import read_file
 
     return read_file(path, limits)
 
 
 def read_attributes(path: str | os.PathLike[str]) -> dict[str, str]:
     """The checked root attributes of a submission file (no arrays are read)."""
-    from ltoefg.submission_read import read_file_attributes
+    from ltoefg.evaluation.reader import read_file_attributes
 
     return read_file_attributes(path)
 
 
-def check_declared(
-    source: str, nucleus: str, name: str, shape: tuple[int, ...], dtype: np.dtype[Any], n: int
-) -> None:
-    """Dtype and shape of one member, from what is declared (before or after reading).
-
-    Parameters
-    ----------
-    source, nucleus : str
-        For the message.
-    name : str
-        ``site_id`` or a value dataset.
-    shape : tuple of int
-    dtype : numpy.dtype
-    n : int
-        Number of ids of the group (ignored for ``site_id``).
-    """
-    if name == C.PRED_SITE_ID:
-        if dtype.kind not in "iu":
-            raise refusal(
-                source, nucleus, f"'site_id' has dtype {dtype}, expected integers (int64)"
-            )
-        if len(shape) != 1:
-            raise refusal(source, nucleus, f"'site_id' has shape {shape}, expected (n,)")
-        return
-    if dtype.kind == "c":
-        raise refusal(source, nucleus, f"'{name}' is complex ({dtype}), expected float64")
-    if not (name == C.PRED_SIGN_VZZ and dtype.kind in "iu"):
-        if dtype.kind in "iub":
-            raise refusal(source, nucleus, f"'{name}' has integer dtype {dtype}, expected float64")
-        if dtype.kind != "f" or dtype.itemsize > 16:
-            raise refusal(source, nucleus, f"'{name}' has dtype {dtype}, expected float64")
-    want = (n, 3, 3) if name == C.PRED_EFG else (n,)
-    if tuple(shape) != want:
-        raise refusal(
-            source,
-            nucleus,
-            f"'{name}' has shape {tuple(shape)}, expected {want} "
-            f"(one {'3×3 tensor' if name == C.PRED_EFG else 'value'} per site_id)",
-        )
-
-
-def _check_arrays(
-    source: str, nucleus: str, kind: str, raw: Mapping[str, Any]
-) -> dict[str, NDArray[Any]]:
-    """Dtype and shape checks of one nucleus group; returns int64 ids and float64 values."""
-    required, optional = _value_names(kind)
-    for name in (C.PRED_SITE_ID, *required):
-        if name not in raw or raw[name] is None:
-            raise refusal(source, nucleus, f"the dataset '{name}' is missing")
-    ids = np.asarray(raw[C.PRED_SITE_ID])
-    check_declared(source, nucleus, C.PRED_SITE_ID, ids.shape, ids.dtype, 0)
-    if ids.dtype.kind == "u" and ids.size and int(ids.max()) > np.iinfo(np.int64).max:
-        raise refusal(source, nucleus, "'site_id' holds ids beyond the int64 range")
-    out: dict[str, NDArray[Any]] = {C.PRED_SITE_ID: ids.astype(np.int64)}
-    for name in (*required, *optional):
-        if name not in raw or raw[name] is None:
-            continue
-        values = np.asarray(raw[name])
-        check_declared(source, nucleus, name, values.shape, values.dtype, ids.size)
-        out[name] = values.astype(np.float64)
-    return out
-
-
-# ----------------------------------------------------------------------- arrays form
 def from_mapping(data: Mapping[str, Any], source: str = "<arrays>") -> Submission:
     """Build a :class:`Submission` from a dict (the Python-API form of a file).
 
@@ -296,7 +153,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "<arrays>") -> Submissio
             raise refusal(source, ROOT, f"the attribute '{name}' is not a string")
     check_attributes(source, attrs)
     kind = attrs[C.ATTR_KIND]
-    required, optional = _value_names(kind)
+    required, optional = value_names(kind)
     groups: dict[str, dict[str, NDArray[Any]]] = {}
     for nucleus in (n for n in C.NUCLEI if n in groups_raw):
         g = groups_raw[nucleus]
@@ -310,7 +167,7 @@ def from_mapping(data: Mapping[str, Any], source: str = "<arrays>") -> Submissio
             arrays = {k: np.asarray(v) for k, v in g.items()}
         except (TypeError, ValueError) as exc:
             raise refusal(source, nucleus, f"values are not arrays ({exc})") from None
-        groups[nucleus] = _check_arrays(source, nucleus, kind, arrays)
+        groups[nucleus] = check_arrays(source, nucleus, kind, arrays)
     return Submission.from_attributes(source, attrs, groups)
 
 
@@ -602,7 +459,7 @@ def template(
     source = f"template for {dataset_name or ds.name}"
     if split not in C.SPLITS:
         raise refusal(source, ROOT, f"unknown split {split!r} (known: {', '.join(C.SPLITS)})")
-    _check_kind(source, kind)
+    check_kind(source, kind)
     present = ds.counts()
     chosen = [n for n in C.NUCLEI if n in present] if nuclei is None else list(nuclei)
     out: dict[str, Any] = {
@@ -611,7 +468,7 @@ def template(
         C.ATTR_MODEL: model,
         C.ATTR_KIND: kind,
     }
-    required, optional = _value_names(kind)
+    required, optional = value_names(kind)
     for nucleus in chosen:
         if nucleus not in C.NUCLEI:
             raise refusal(
