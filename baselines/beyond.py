@@ -41,7 +41,7 @@ import ltoefg
 from ltoefg import constants as C
 
 from . import cv_spread as CVS
-from . import pipeline as P
+from . import setup as P
 from .delta import PRIOR_SPECIES, DeltaDescriptors, DeltaTensorModel, FieldCache
 from .doe import Factor, SearchResult, box_behnken_search
 from .features import Descriptors, compute_descriptors
@@ -177,7 +177,7 @@ def tune(
     everything the design does not vary (incl. the active environments).
     """
     setup = P.cv_setup(ds, split, nucleus, n_cv, salt=C.NUCLEI.index(nucleus))
-    cache = DescriptorCache(key, P._frames(ds), setup.train.centres)
+    cache = DescriptorCache(key, P.frames(ds), setup.train.centres)
     mu, sigma = ds.stats(nucleus)
 
     def evaluate(values: Mapping[str, float]) -> Mapping[str, float]:
@@ -303,7 +303,7 @@ def run_nucleus(
     log: Callable[[str], None] = print,
 ) -> NucleusFit:
     """Tune (optionally), fit on ``train``, predict ``test``, CV spread and save the model."""
-    frames = P._frames(ds)
+    frames = P.frames(ds)
     mu, sigma = ds.stats(nucleus)
     hypers, lode, record = _final_hypers(key, ds, opts, nucleus, log)
     log(f"{key}: fitting {nucleus} on {train.ids.size} sites, predicting {test.ids.size}")
@@ -336,7 +336,7 @@ def run_nucleus(
             zip(PRIOR_SPECIES, map(float, model.scale_factors_), strict=True)
         )
         n_parameters += len(PRIOR_SPECIES)
-    rows, n_active_cv = P._cv_sites(ds, opts, nucleus, train)
+    rows, n_active_cv = P.cv_sites(ds, opts, nucleus, train)
     folds = CVS.restrict_folds(ds.split(opts.split, nucleus).folds, train.ids[rows])
     h_cv = hypers if n_active_cv is None else dataclasses.replace(hypers, n_active=n_active_cv)
     t3 = time.perf_counter()
