@@ -1,16 +1,16 @@
-"""Reference baselines of ltoefg: scalar SOAP GPR and λ-SOAP SA-GPR (run from a checkout).
+"""Reference baselines of ltoefg, run from a checkout with ``python -m baselines``.
 
-The engine is split into:
+Three floors, each importing only the ones below it:
 
-* :mod:`baselines.features` — featomic SOAP (λ = 0) and λ-SOAP (λ = 2) descriptors
-  of the centres of one species (:class:`~baselines.features.SoapHypers`,
-  :func:`~baselines.features.compute_descriptors`);
-* :mod:`baselines.kernels` — k₀ = (x·x')^ζ and K₂ = P Pᵀ · k₀^(ζ−1);
-* :mod:`baselines.sparse_gpr` — farthest-point sampling and projected-process
-  sparse GPR for scalar and λ = 2 targets;
-* :mod:`baselines.models` — :class:`~baselines.models.ScalarSoapModel` and
-  :class:`~baselines.models.TensorSoapModel` with ``fit``/``predict``/``save``/``load``.
+* :mod:`baselines.engine` — descriptors (featomic SOAP and λ-SOAP), kernels,
+  sparse GPR and the Box-Behnken hyperparameter search;
+* :mod:`baselines.models` — the models (scalar SOAP GPR and λ-SOAP SA-GPR,
+  LODE, Δ point-charge prior, pair-feature ridge);
+* :mod:`baselines.runs` — quick runs, tuning, learning curves, transfer, CV
+  spread and the application, each ending in predictions and a leaderboard entry.
 
-This package imports featomic and metatensor lazily (inside the feature
+:mod:`baselines.cli` is the sub-command registry of ``python -m baselines``; it
+imports the command modules of :mod:`baselines.runs` by name when it builds its
+parser. This package imports featomic and metatensor lazily (inside the feature
 computation); the ``ltoefg`` package itself never imports them.
 """

@@ -46,9 +46,9 @@ __all__ = [
 
 #: Modules imported by :func:`build_parser`; each registers its sub-commands on import.
 COMMAND_MODULES: list[str] = [
-    "baselines.application",
-    "baselines.commands",
-    "baselines.transfer",
+    "baselines.runs.application",
+    "baselines.runs.commands",
+    "baselines.runs.transfer",
 ]
 
 Runner = Callable[[argparse.Namespace], int]

@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from baselines.application import fit_tensor_model, load_tensor_model  # noqa: E402
-from baselines.models import Hypers  # noqa: E402
+from baselines.models.soap import Hypers  # noqa: E402
+from baselines.runs.application import fit_tensor_model, load_tensor_model  # noqa: E402
 from ltoefg.application import large_models as lm  # noqa: E402
 from ltoefg.application.predict import predict_structures  # noqa: E402
 

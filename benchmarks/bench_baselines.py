@@ -37,9 +37,9 @@ from ase import Atoms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from baselines.features import compute_descriptors, select_centres  # noqa: E402
-from baselines.models import Hypers, ScalarSoapModel, TensorSoapModel  # noqa: E402
-from baselines.sparse_gpr import farthest_point_sampling  # noqa: E402
+from baselines.engine.features import compute_descriptors, select_centres  # noqa: E402
+from baselines.engine.sparse_gpr import farthest_point_sampling  # noqa: E402
+from baselines.models.soap import Hypers, ScalarSoapModel, TensorSoapModel  # noqa: E402
 from ltoefg.data.pointcharge import pcm_efg  # noqa: E402
 from ltoefg.data.structures import generate_structures  # noqa: E402
 from ltoefg.tensors import to_spherical  # noqa: E402

@@ -37,11 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_baselines import _cpu_s  # noqa: E402
 
 import ltoefg  # noqa: E402
-from baselines import beyond  # noqa: E402
-from baselines import pipeline as P  # noqa: E402
-from baselines.delta import DeltaDescriptors, FieldCache  # noqa: E402
-from baselines.features import compute_descriptors  # noqa: E402
-from baselines.lode import LodeDescriptors, lode_coefficients  # noqa: E402
+from baselines.engine.features import compute_descriptors  # noqa: E402
+from baselines.models.delta import DeltaDescriptors, FieldCache  # noqa: E402
+from baselines.models.lode import LodeDescriptors, lode_coefficients  # noqa: E402
+from baselines.runs import beyond  # noqa: E402
+from baselines.runs import pipeline as P  # noqa: E402
 
 
 def run_training(

@@ -73,8 +73,8 @@ def export(out: Path, n_active: int = 640) -> None:
     import ase.io
     from bench_baselines import PROTOTYPE, prototype_data
 
-    from baselines.features import compute_descriptors
-    from baselines.sparse_gpr import farthest_point_sampling
+    from baselines.engine.features import compute_descriptors
+    from baselines.engine.sparse_gpr import farthest_point_sampling
     from ltoefg.tensors import symmetric_traceless, to_spherical
 
     frames, centres, efg = prototype_data()

@@ -1,5 +1,5 @@
 """Prediction workflow for large LTO models (ltoefg.application.predict with the λ-SOAP
-model of baselines.application, and the baselines.cli commands)."""
+model of baselines.runs.application, and the baselines.cli commands)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ pytest.importorskip("featomic")
 
 import ltoefg  # noqa: E402
 from baselines import cli  # noqa: E402
-from baselines.application import load_tensor_model  # noqa: E402
 from baselines.cli import CommandError  # noqa: E402
-from baselines.models import Hypers, ScalarSoapModel, TensorSoapModel  # noqa: E402
+from baselines.models.soap import Hypers, ScalarSoapModel, TensorSoapModel  # noqa: E402
+from baselines.runs.application import load_tensor_model  # noqa: E402
 from ltoefg import nmr  # noqa: E402
 from ltoefg.application.predict import CSV_COLUMNS, lab_rotation, predict_structures  # noqa: E402
 from ltoefg.tensors import random_rotations, rotate  # noqa: E402

@@ -26,25 +26,25 @@ from ase import Atoms  # noqa: E402
 from ase.build import make_supercell  # noqa: E402
 from ase.spacegroup import crystal  # noqa: E402
 
-from baselines.features import (  # noqa: E402
+from baselines.engine.features import (  # noqa: E402
     SoapHypers,
     compute_descriptors,
     lambda_soap,
     select_centres,
     soap_power_spectrum,
 )
-from baselines.kernels import kernel_lambda0, kernel_lambda2  # noqa: E402
-from baselines.models import (  # noqa: E402
+from baselines.engine.kernels import kernel_lambda0, kernel_lambda2  # noqa: E402
+from baselines.engine.sparse_gpr import (  # noqa: E402
+    ScalarSparseGPR,
+    TensorSparseGPR,
+    farthest_point_sampling,
+)
+from baselines.models.soap import (  # noqa: E402
     FORMAT_VERSION,
     Hypers,
     ScalarSoapModel,
     TensorSoapModel,
     load_model,
-)
-from baselines.sparse_gpr import (  # noqa: E402
-    ScalarSparseGPR,
-    TensorSparseGPR,
-    farthest_point_sampling,
 )
 from ltoefg.tensors import random_rotations, rotate, to_spherical  # noqa: E402
 

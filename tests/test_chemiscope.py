@@ -21,7 +21,8 @@ pytest.importorskip("featomic")
 
 from scipy.spatial.transform import Rotation  # noqa: E402
 
-from baselines import application, cli  # noqa: E402
+from baselines import cli  # noqa: E402
+from baselines.runs import application  # noqa: E402
 from ltoefg.application.chemiscope_view import (  # noqa: E402
     CHEMISCOPE_MEDIAN_SEMIAXIS,
     write_chemiscope,

@@ -19,8 +19,8 @@ pytest.importorskip("matscipy", reason="matscipy (extra 'baselines') is not inst
 
 from test_evaluate import build_dataset_file  # noqa: E402
 
-from baselines import cv_spread as CVS  # noqa: E402
-from baselines import pipeline as P  # noqa: E402
+from baselines.runs import cv_spread as CVS  # noqa: E402
+from baselines.runs import pipeline as P  # noqa: E402
 from ltoefg import constants as C  # noqa: E402
 
 
@@ -85,7 +85,7 @@ def test_ridge_entry_records_the_chosen_alphas_spread(tmp_path: Path, ds_path: P
     opts = P.RunOptions(dataset=str(ds_path), nuclei=("Li", "O"), tag="test")
     written: list[Path] = []
     report, entry = P.run("ridge", opts, tmp_path, written=written, log=lambda _: None)
-    assert entry[C.LB_CODE_URL] == "baselines/pair_ridge.py"
+    assert entry[C.LB_CODE_URL] == "baselines/models/pair_ridge.py"
     assert entry[C.LB_N_PARAMETERS] == {"Li": 36, "O": 36}
     assert "36 exactly equivariant pair features" in entry[C.LB_DESCRIPTION]
     _check_runs(entry, ("Li", "O"))
@@ -108,7 +108,7 @@ def test_tensor_and_scalar_entries_count_weights_and_refit_each_fold(
     written: list[Path] = []
     _, tensor = P.run("tensor", opts, tmp_path, written=written, log=lambda _: None)
     assert tensor[C.LB_N_PARAMETERS] == {"Li": 5 * 40}  # active environments × 5 components
-    assert tensor[C.LB_CODE_URL] == "baselines/models.py"
+    assert tensor[C.LB_CODE_URL] == "baselines/models/soap.py"
     _check_runs(tensor, ("Li",))
     scores = [r[C.R_SCORE] for r in tensor[C.LB_RUNS][C.RUNS_NUCLEI]["Li"][C.RUNS_PER_RUN]]
     assert all(s is not None and 0 < s < 10 for s in scores)

@@ -1,4 +1,4 @@
-"""Known-answer tests of Δ-learning on the point-charge prior (baselines/delta.py, issue 13).
+"""Known-answer tests of Δ-learning on the point-charge prior (baselines/models/delta.py, issue 13).
 
 The plumbing check of the issue: on point-charge (pcm) labels the fitted
 effective charges are the labeller's own — formal charges (Li +1, Ti +4,
@@ -21,8 +21,8 @@ from test_baselines_engine import (  # noqa: E402
     truncated_point_charge_efg,
 )
 
-from baselines.beyond import apply_values, best_from_record, entry_notes  # noqa: E402
-from baselines.delta import (  # noqa: E402
+from baselines.engine.features import select_centres  # noqa: E402
+from baselines.models.delta import (  # noqa: E402
     PRIOR_SPECIES,
     DeltaTensorModel,
     FieldCache,
@@ -30,9 +30,9 @@ from baselines.delta import (  # noqa: E402
     prior_efg,
     species_fields,
 )
-from baselines.features import select_centres  # noqa: E402
-from baselines.lode import LodeHypers  # noqa: E402
-from baselines.models import load_model  # noqa: E402
+from baselines.models.lode import LodeHypers  # noqa: E402
+from baselines.models.soap import load_model  # noqa: E402
+from baselines.runs.beyond import apply_values, best_from_record, entry_notes  # noqa: E402
 from ltoefg.data.pointcharge import (  # noqa: E402
     ANTISHIELDING_FACTORS,
     FORMAL_CHARGES,
@@ -149,7 +149,7 @@ def test_unfitted_model_and_missing_fields_refused(frames, trained_on_other_labe
             DeltaTensorModel(SMALL_MODEL).descriptors(frames[:1], "Ti")
         )
     plain = trained_on_other_labels[0]
-    from baselines.models import TensorSoapModel
+    from baselines.models.soap import TensorSoapModel
 
     with pytest.raises(ValueError, match="prior fields"):
         plain.predict_descriptors(TensorSoapModel(SMALL_MODEL).descriptors(frames[:1], "Ti"))

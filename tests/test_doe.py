@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("pydoe", reason="pydoe (extra 'baselines') is not installed")
 
-from baselines.doe import Factor, box_behnken_search, design, response_surface_minimum  # noqa: E402
+from baselines.engine.doe import Factor, box_behnken_search, design, response_surface_minimum  # noqa: E402
 
 
 def test_design_is_box_behnken() -> None:

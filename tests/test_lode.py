@@ -1,4 +1,4 @@
-"""Known-answer tests of λ-SOAP + LODE (baselines/lode.py, issue 13).
+"""Known-answer tests of λ-SOAP + LODE (baselines/models/lode.py, issue 13).
 
 Structures are built here (the LTO-like cells of test_baselines_engine, and a
 sparse triclinic cell), labels are Ewald point-charge EFGs, so nothing depends
@@ -15,15 +15,15 @@ featomic = pytest.importorskip("featomic")
 from ase import Atoms  # noqa: E402
 from test_baselines_engine import SMALL_MODEL, lto_like_frames, rotated  # noqa: E402
 
-from baselines.features import select_centres  # noqa: E402
-from baselines.lode import (  # noqa: E402
+from baselines.engine.features import select_centres  # noqa: E402
+from baselines.models.lode import (  # noqa: E402
     LodeHypers,
     LodeTensorModel,
     join_features,
     lode_coefficients,
     lode_scale,
 )
-from baselines.models import TensorSoapModel, load_model  # noqa: E402
+from baselines.models.soap import TensorSoapModel, load_model  # noqa: E402
 from ltoefg.data.pointcharge import ewald_efg, pcm_efg  # noqa: E402
 from ltoefg.tensors import random_rotations, rotate, to_spherical  # noqa: E402
 

@@ -11,7 +11,7 @@ pytest.importorskip("featomic", reason="featomic (extra 'baselines') is not inst
 
 from ase.build import bulk  # noqa: E402
 
-from baselines.models import Hypers, TensorSoapModel, load_model  # noqa: E402
+from baselines.models.soap import Hypers, TensorSoapModel, load_model  # noqa: E402
 from ltoefg.data.h5format import FORMAT_VERSION  # noqa: E402
 
 

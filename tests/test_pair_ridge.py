@@ -1,4 +1,4 @@
-"""Known-answer tests of the pair-feature ridge baseline (baselines/pair_ridge.py)."""
+"""Known-answer tests of the pair-feature ridge baseline (baselines/models/pair_ridge.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ if _REPO not in sys.path:
 
 pytest.importorskip("matscipy", reason="matscipy (extra 'baselines') is not installed")
 
-from baselines.pair_ridge import N_BINS, SPECIES, PairRidgeModel, pair_features  # noqa: E402
+from baselines.models.pair_ridge import N_BINS, SPECIES, PairRidgeModel, pair_features  # noqa: E402
 from ltoefg.data.structures import generate_structures  # noqa: E402
 from ltoefg.tensors import random_rotations  # noqa: E402
 
@@ -41,7 +41,7 @@ def test_features_are_symmetric_traceless_and_match_a_direct_sum(frames) -> None
     i = 7
     shifts = np.array([[a, b, c] for a in range(-2, 3) for b in range(-2, 3) for c in (-1, 0, 1)])
     direct = np.zeros((len(SPECIES) * N_BINS, 3, 3))
-    from baselines import pair_ridge as R
+    from baselines.models import pair_ridge as R
 
     r_k = np.linspace(R.R_MIN, R.CUTOFF, R.N_BINS)
     w = r_k[1] - r_k[0]

@@ -1,4 +1,4 @@
-"""The transfer baseline (baselines/transfer.py): trained on pcm-v2, scored on another label set.
+"""The transfer baseline (baselines/runs/transfer.py): trained on pcm-v2, scored on other labels.
 
 The target here is a small file of six pcm-v2 structures whose labels are the
 pcm-v2 labels scaled by 3 (a stand-in for DFT labels of the same structures):
@@ -15,7 +15,7 @@ import pytest
 
 import ltoefg
 from baselines.cli import CommandError
-from baselines.transfer import source_ids_of, training_ids
+from baselines.runs.transfer import source_ids_of, training_ids
 from ltoefg import constants as C
 from ltoefg.data import h5format
 
@@ -61,8 +61,8 @@ def test_target_of_another_source_is_refused(tmp_path: Path) -> None:
 def test_transfer_predicts_the_target_sites_it_names(tmp_path: Path) -> None:
     """Predictions at target sites equal the saved model's at the same source atoms."""
     pytest.importorskip("featomic", reason="featomic (extra 'baselines') is not installed")
-    from baselines.models import load_model
-    from baselines.transfer import run_transfer
+    from baselines.models.soap import load_model
+    from baselines.runs.transfer import run_transfer
     from ltoefg import metrics
     from ltoefg.evaluation import submission as S
 

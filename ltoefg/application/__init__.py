@@ -33,5 +33,5 @@ them, so ``import ltoefg`` stays light):
     :class:`~ltoefg.application.errors.ApplicationError`: one sentence, exit status 2.
 
 Nothing here imports featomic, matplotlib or dask at import time; the λ-SOAP
-model and the ``python -m baselines`` commands live in :mod:`baselines.application`.
+model and the ``python -m baselines`` commands live in :mod:`baselines.runs.application`.
 """

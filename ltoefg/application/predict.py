@@ -6,7 +6,7 @@ Workflow (:func:`predict_structures`, ``python -m baselines predict``):
    an MD run, CIFs, the output of ``python -m baselines lto-models``, ...);
 2. predict the full EFG tensor (V/Å²) of every site of the nucleus with any
    :class:`TensorModel` — an object with ``predict(frames, centres) -> (n, 3, 3)``
-   (the λ-SOAP SA-GPR of :mod:`baselines.models`, the point-charge labeller of
+   (the λ-SOAP SA-GPR of :mod:`baselines.models.soap`, the point-charge labeller of
    :mod:`ltoefg.application.pointcharge_model`, your own model);
 3. compute the observables with :mod:`ltoefg.nmr`: CQ (kHz, signed), η, the
    angles θ, φ of B0 in the PAS (radians) and ωQ/2π (kHz);

@@ -4,7 +4,7 @@ All four are optional, so entries written before them stay valid:
 
 =====================  ===========================================================
 ``code_url``           str: an ``http://`` or ``https://`` URL, or a relative path
-                       inside this repository (``baselines/pair_ridge.py``); ≤ 300
+                       inside this repository (``baselines/models/pair_ridge.py``); ≤ 300
                        characters, no spaces, quotes, brackets or ``..``
 ``description``        str: a paper reference or a sentence; ≤ 500 characters, no
                        control characters (escaped when rendered)

@@ -5,7 +5,7 @@ fitted with fixed (tuned) hyperparameters and the whole test set is scored
 with :mod:`ltoefg.metrics`: C̃Q, η̃, θ, φ (and ωQ) for the scalar models
 (Fig. 5a) and the same quantities extracted from the tensor models (λ-SOAP,
 Fig. 5b, the pair-feature ridge, and the issue-13 models λ-SOAP + LODE and
-Δ-learning of :mod:`baselines.beyond`), plus MAE(Vij) and mean(1 − ξ) for them.
+Δ-learning of :mod:`baselines.runs.beyond`), plus MAE(Vij) and mean(1 − ξ) for them.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ from typing import Any
 import pandas as pd
 
 import ltoefg
+from baselines.models.soap import Hypers
+from baselines.runs import beyond
+from baselines.runs import pipeline as P
 from ltoefg import constants as C
 from ltoefg import metrics
-
-from . import beyond
-from . import pipeline as P
-from .models import Hypers
 
 #: Columns of the learning-curve table (report keys, degrees and kHz).
 CURVE_KEYS: tuple[str, ...] = (
@@ -68,13 +67,13 @@ def learning_curve(
     entries : mapping
         kind → the ``hyperparameters`` field of a leaderboard entry (tuned values);
         a missing kind uses the quick hyperparameters. The models of
-        :mod:`baselines.beyond` look under their own key (``"lode"``, ``"delta"``).
+        :mod:`baselines.runs.beyond` look under their own key (``"lode"``, ``"delta"``).
     n_active : int
         Active environments (capped at the training-set size).
     dataset : str
         Registered data-set version (default: the embedded default).
     models : sequence of str
-        Keys of :data:`baselines.pipeline.MODELS` to run.
+        Keys of :data:`baselines.runs.pipeline.MODELS` to run.
     """
     ds = ltoefg.load(dataset)
     frames = P._frames(ds)

@@ -1,7 +1,7 @@
 """Transfer baseline: λ-SOAP SA-GPR trained on point-charge labels, scored on DFT labels.
 
 ``python -m baselines transfer`` trains the λ-SOAP SA-GPR of
-:mod:`baselines.models` on a *source* data set (default ``pcm-v2``,
+:mod:`baselines.models.soap` on a *source* data set (default ``pcm-v2``,
 point-charge labels) and scores it on the test split of a *target* data set
 whose structures are source structures (default ``dft-pbe-v1``, Elk all-electron PBE
 labels of pcm-v2 structures; its structure table's ``structure`` column holds
@@ -35,10 +35,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from baselines.cli import CommandError, command
+from baselines.runs.commands import _nuclei, entry_hyperparameters
 from ltoefg import constants as C
-
-from .cli import CommandError, command
-from .commands import _nuclei, entry_hyperparameters
 
 #: Model name of the transfer entry; ``{source}`` is the source data set.
 TRANSFER_MODEL = "λ-SOAP SA-GPR trained on {source} (transfer)"
@@ -86,7 +85,7 @@ def tuned_tensor_hypers(
     CommandError
         If a nucleus is missing or its record is not a tuned λ-SOAP record.
     """
-    from . import pipeline as P
+    from baselines.runs import pipeline as P
 
     out = {}
     for nucleus in nuclei:
@@ -126,7 +125,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     arguments=_arguments,
 )
 def _run(args: argparse.Namespace) -> int:
-    from .commands import _files_written, _summary
+    from baselines.runs.commands import _files_written, _summary
 
     fixed = None
     if args.hypers_from is not None:
@@ -208,12 +207,11 @@ def run_transfer(
     (report, entry) : tuple of dict
     """
     import ltoefg
+    from baselines.runs import cv_spread as CVS
+    from baselines.runs import pipeline as P
     from ltoefg import leaderboard
     from ltoefg.evaluation import submission as S
     from ltoefg.leaderboard import fields as LF
-
-    from . import cv_spread as CVS
-    from . import pipeline as P
 
     written = [] if written is None else written
     source = ltoefg.load(source_name)
@@ -251,7 +249,7 @@ def run_transfer(
             hypers = dataclasses.replace(hypers, n_active=n_active)
         log(f"{name}: fitting {nucleus} on {ids.size} {source.name} sites")
         t0 = time.perf_counter()
-        from .models import TensorSoapModel
+        from baselines.models.soap import TensorSoapModel
 
         model = TensorSoapModel(hypers)
         model.fit_descriptors(model.descriptors(src_frames, train.centres), train.efg)
@@ -319,7 +317,7 @@ def run_transfer(
         predict_wall_time_s=round(predict_s, 1),
         machine=P.machine_description(),
         notes=notes,
-        code_url="baselines/transfer.py",
+        code_url="baselines/runs/transfer.py",
         description=DESCRIPTION.format(source=source.name),
         n_parameters=n_parameters,
         runs=runs,

@@ -1,13 +1,13 @@
 """Pipeline glue of the two baselines beyond the paper (issue 13): tune, fit, predict, record.
 
-* ``lode`` — λ-SOAP + LODE SA-GPR (:mod:`baselines.lode`). Box-Behnken over the
+* ``lode`` — λ-SOAP + LODE SA-GPR (:mod:`baselines.models.lode`). Box-Behnken over the
   LODE smearing σ_LODE ∈ [0.3, 0.9] Å, the LODE basis radius ∈ [1.5, 3.5] Å and
   the regularisation ∈ [1e-6, 1e-2] (log); the λ-SOAP part keeps the run's
   hyperparameters (quick: cutoff 5 Å, σ 0.4 Å, n_max 5, l_max 4, ζ 2) and the
   LODE weight w = 1 and n_max 5 are fixed.
 * ``delta`` — point-charge prior with fitted effective charges + λ-SOAP SA-GPR
-  of the residual (:mod:`baselines.delta`). Box-Behnken over the residual
-  model's cutoff, σ and regularisation (:data:`baselines.pipeline.HPO_FACTORS`);
+  of the residual (:mod:`baselines.models.delta`). Box-Behnken over the residual
+  model's cutoff, σ and regularisation (:data:`baselines.runs.pipeline.HPO_FACTORS`);
   the three factors of the prior are refitted by least squares on every
   training set (each CV fold included).
 
@@ -15,7 +15,7 @@ Both are scored like the λ-SOAP baseline: 5-fold CV on the frozen folds,
 minimising the paper's score mean(MAE C̃Q, MAE η̃, mean(1 − ξ)) of the *total*
 prediction; the best measured point of the design wins. The CV spread at the
 final hyperparameters, the saved model (``model-<key>-<nucleus>.npz``) and the
-hyperparameters go into the entry through :func:`baselines.pipeline.run`,
+hyperparameters go into the entry through :func:`baselines.runs.pipeline.run`,
 which calls :func:`run_nucleus`.
 
 Caches: λ-SOAP descriptors and LODE coefficients are kept for one
@@ -38,15 +38,24 @@ import numpy as np
 from numpy.typing import NDArray
 
 import ltoefg
+from baselines.engine.doe import Factor, SearchResult, box_behnken_search
+from baselines.engine.features import Descriptors, compute_descriptors
+from baselines.models.delta import (
+    PRIOR_SPECIES,
+    DeltaDescriptors,
+    DeltaTensorModel,
+    FieldCache,
+)
+from baselines.models.lode import (
+    LodeDescriptors,
+    LodeHypers,
+    LodeTensorModel,
+    lode_coefficients,
+)
+from baselines.models.soap import Hypers, TensorSoapModel
+from baselines.runs import cv_spread as CVS
+from baselines.runs import setup as P
 from ltoefg import constants as C
-
-from . import cv_spread as CVS
-from . import setup as P
-from .delta import PRIOR_SPECIES, DeltaDescriptors, DeltaTensorModel, FieldCache
-from .doe import Factor, SearchResult, box_behnken_search
-from .features import Descriptors, compute_descriptors
-from .lode import LodeDescriptors, LodeHypers, LodeTensorModel, lode_coefficients
-from .models import Hypers, TensorSoapModel
 
 __all__ = [
     "DELTA_FACTORS",
@@ -89,7 +98,7 @@ _FIELD_CACHES: dict[int, FieldCache] = {}
 
 
 def field_cache(frames: Sequence[Any]) -> FieldCache:
-    """The process-wide :class:`~baselines.delta.FieldCache` of ``frames`` (by identity)."""
+    """The process-wide :class:`~baselines.models.delta.FieldCache` of ``frames`` (by identity)."""
     key = id(frames)
     if key not in _FIELD_CACHES or _FIELD_CACHES[key].frames is not frames:
         _FIELD_CACHES[key] = FieldCache(frames)
@@ -150,7 +159,7 @@ def cross_validate(
 ) -> list[dict[str, float | None]]:
     """Refit on each fold (rows of ``desc``/``efg``) and score its validation sites.
 
-    Returns the per-fold score and MAEs (:data:`baselines.cv_spread.RUN_KEYS`).
+    Returns the per-fold score and MAEs (:data:`baselines.runs.cv_spread.RUN_KEYS`).
     """
     out = []
     for tr, va in folds:
@@ -173,7 +182,7 @@ def tune(
     """Box-Behnken search (:data:`LODE_FACTORS` / :data:`DELTA_FACTORS`) with 5-fold CV.
 
     Runs on the seeded ``n_cv``-site subset of the frozen folds that the λ-SOAP
-    search uses (:func:`baselines.pipeline.cv_setup`); ``base`` and ``lode`` give
+    search uses (:func:`baselines.runs.pipeline.cv_setup`); ``base`` and ``lode`` give
     everything the design does not vary (incl. the active environments).
     """
     setup = P.cv_setup(ds, split, nucleus, n_cv, salt=C.NUCLEI.index(nucleus))

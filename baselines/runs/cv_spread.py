@@ -1,7 +1,7 @@
 """Spread of a baseline over the 5 frozen CV folds at its final hyperparameters (issue 12).
 
 After the hyperparameters are fixed (tuned, reused from an earlier entry, or
-the quick ones), :mod:`baselines.pipeline` refits the model on each of the 5
+the quick ones), :mod:`baselines.runs.pipeline` refits the model on each of the 5
 frozen folds of the split, restricted to the *CV sites*, and scores the
 validation sites of each fold. The per-fold score and MAEs of C̃Q, η̃ and ωQ,
 their mean and population standard deviation, go into the entry's ``n_runs``
@@ -12,7 +12,7 @@ descriptors computed for the final fit are reused:
 
 * a run on at most ``n_cv`` training sites (``quick``: 1200): all of them;
 * a run on the whole training set: the seeded ``n_cv``-site subset the
-  Box-Behnken search uses (:func:`baselines.pipeline.cv_setup`), so the spread
+  Box-Behnken search uses (:func:`baselines.runs.pipeline.cv_setup`), so the spread
   belongs to the CV table of the search;
 * otherwise a seeded ``n_cv``-site subset of the run's training sites.
 
@@ -29,11 +29,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from baselines.engine.features import Descriptors
+from baselines.models.soap import Hypers, ScalarSoapModel, TensorSoapModel
 from ltoefg import constants as C
 from ltoefg import metrics
-
-from .features import Descriptors
-from .models import Hypers, ScalarSoapModel, TensorSoapModel
 
 #: Metrics recorded per fold.
 RUN_KEYS: tuple[str, ...] = C.RUN_HEADLINE_KEYS

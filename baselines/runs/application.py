@@ -3,14 +3,14 @@
 Everything that does not need the λ-SOAP model lives in :mod:`ltoefg.application`
 (large models, prediction with any tensor model, classification, trajectories
 and dynamics); this module keeps what does — loading and checking a saved
-:class:`baselines.models.TensorSoapModel` (:func:`load_tensor_model`) and
+:class:`baselines.models.soap.TensorSoapModel` (:func:`load_tensor_model`) and
 fitting one (:func:`fit_tensor_model`) — and the command-line glue of
 ``python -m baselines lto-models | fit-tensor-model | predict | trajectory |
 dynamics | synthetic-trajectory`` (docs/application.md).
 
 Model compatibility
 -------------------
-The model file stores its format version; :func:`baselines.models.load_model`
+The model file stores its format version; :func:`baselines.models.soap.load_model`
 refuses any other version, and this module turns that (and a model that is not
 a λ-SOAP tensor model, or was not trained on the nucleus) into a one-sentence
 error with exit status 2.
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from baselines.cli import CommandError, command
 from ltoefg import constants as C
 from ltoefg.application.banner import figure_title
 from ltoefg.application.chemiscope_view import chemiscope_target, write_chemiscope
@@ -46,10 +47,8 @@ from ltoefg.application.predict import (
     write_outputs,
 )
 
-from .cli import CommandError, command
-
 if TYPE_CHECKING:
-    from .models import TensorSoapModel
+    from baselines.models.soap import TensorSoapModel
 
 __all__ = [
     "fit_tensor_model",
@@ -64,12 +63,12 @@ def load_tensor_model(path: str | PathLike, nucleus: str = "Li") -> TensorSoapMo
     ------
     CommandError
         Missing/unreadable file, another model format version, not a
-        :class:`~baselines.models.TensorSoapModel`, or not trained on
+        :class:`~baselines.models.soap.TensorSoapModel`, or not trained on
         ``nucleus`` centres.
     """
     from ase.data import atomic_numbers
 
-    from .models import TensorSoapModel, load_model
+    from baselines.models.soap import TensorSoapModel, load_model
 
     p = Path(path)
     if not p.is_file():
@@ -281,7 +280,7 @@ def fit_tensor_model(
         Training sites, drawn without replacement from the split's train ids.
     n_test : int
         Test sites (from the split's test ids) scored with :func:`ltoefg.metrics.report`.
-    hypers : baselines.models.Hypers, optional
+    hypers : baselines.models.soap.Hypers, optional
         Default ``Hypers()`` (cutoff 5 Å, σ 0.4 Å, n_max 5, l_max 4, ζ 2,
         regularisation 1e-4, 1000 FPS active environments).
     seed : int
@@ -295,9 +294,8 @@ def fit_tensor_model(
         ``fit_seconds`` and the test ``report`` (SPEC §6.3 keys).
     """
     import ltoefg
+    from baselines.models.soap import Hypers, TensorSoapModel
     from ltoefg import metrics
-
-    from .models import Hypers, TensorSoapModel
 
     ds = ltoefg.load(dataset)
     train, test, _ = ds.split("random", nucleus)
@@ -347,7 +345,7 @@ def _fit_arguments(p: argparse.ArgumentParser) -> None:
     arguments=_fit_arguments,
 )
 def _run_fit(args: argparse.Namespace) -> int:
-    from .models import Hypers
+    from baselines.models.soap import Hypers
 
     model, info = fit_tensor_model(
         args.dataset,

@@ -1,6 +1,6 @@
 """SOAP (λ = 0) and λ-SOAP (λ = 2) polynomial kernels, as in SA-GPR / TENSOAP.
 
-With unit-norm λ = 0 power spectra x (see :mod:`baselines.features`)
+With unit-norm λ = 0 power spectra x (see :mod:`baselines.engine.features`)
 
     k₀(X, X') = (x · x')^ζ,
 

@@ -23,13 +23,13 @@ matrix
 
     X₂ = [ c₁ · P / ‖P‖_F ,  c₂ · s · L ],   c₁ = 1/√(1 + w²),  c₂ = w/√(1 + w²),
 
-where P is the λ-SOAP power spectrum of :mod:`baselines.features` (unit
+where P is the λ-SOAP power spectrum of :mod:`baselines.engine.features` (unit
 Frobenius norm, as before) and L the raw LODE λ = 2 coefficients (featomic
 units), scaled by *one* number s per model, s = 1/√(mean over the training
 centres of ‖L‖²_F), fixed at fit time and saved with the model. L is not
 normalised per environment: that would divide out the magnitude of the
 long-range EFG, which is exactly what it should carry. The SA-GPR kernel of
-:mod:`baselines.kernels` is unchanged,
+:mod:`baselines.engine.kernels` is unchanged,
 
     K₂(X, X') = (c₁² P̂ P̂'ᵀ + c₂² s² L L'ᵀ) · k₀(X, X')^(ζ−1),
 
@@ -65,9 +65,15 @@ import ase
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from . import models as _models
-from .features import DEFAULT_SPECIES, Descriptors, SoapHypers, _as_centres, _check_species
-from .models import Hypers, TensorSoapModel
+from baselines.engine.features import (
+    DEFAULT_SPECIES,
+    Descriptors,
+    SoapHypers,
+    _as_centres,
+    _check_species,
+)
+from baselines.models import soap as _models
+from baselines.models.soap import Hypers, TensorSoapModel
 
 __all__ = [
     "LodeDescriptors",
@@ -145,7 +151,7 @@ class LodeHypers:
         """Number of LODE λ = 2 channels (species × radial functions)."""
         return len(self.species) * self.n_max
 
-    # plain-JSON form with the conventions of baselines.models.Hypers (species as a list;
+    # plain-JSON form with the conventions of baselines.models.soap.Hypers (species as a list;
     # unknown keys are an error): the same generic dataclass code serves both
     to_dict = Hypers.to_dict
     from_dict = classmethod(Hypers.from_dict.__func__)  # type: ignore[attr-defined]
@@ -241,7 +247,7 @@ def join_features(
 
 @dataclass
 class LodeDescriptors(Descriptors):
-    """:class:`~baselines.features.Descriptors` plus the raw LODE λ = 2 coefficients.
+    """:class:`~baselines.engine.features.Descriptors` plus the raw LODE λ = 2 coefficients.
 
     Attributes
     ----------
@@ -263,7 +269,7 @@ class LodeTensorModel(TensorSoapModel):
     Parameters
     ----------
     hypers : Hypers, optional
-        λ-SOAP descriptor and GPR hyperparameters (:class:`baselines.models.Hypers`).
+        λ-SOAP descriptor and GPR hyperparameters (:class:`baselines.models.soap.Hypers`).
     lode : LodeHypers, optional
     batch_size : int
         Structures per featomic call.
@@ -334,5 +340,5 @@ class LodeTensorModel(TensorSoapModel):
         return model
 
 
-# make baselines.models.load_model read this kind
+# make baselines.models.soap.load_model read this kind
 _models._KINDS[LodeTensorModel._kind] = LodeTensorModel

@@ -11,7 +11,7 @@ Two models per nucleus, as the paper frames them:
   components of the traceless EFG. Submitted as ``kind = tensor``.
 * ``pair-feature ridge`` — 36 scalar coefficients per nucleus on equivariant
   pair features of the point-charge labeller's own form
-  (:mod:`baselines.pair_ridge`); ridge strength by 5-fold CV on the frozen
+  (:mod:`baselines.models.pair_ridge`); ridge strength by 5-fold CV on the frozen
   folds. A sanity row: on point-charge data it shows how much a model of the
   labeller's form explains. Submitted as ``kind = tensor``.
 
@@ -20,12 +20,12 @@ Every run writes a ``predictions.h5`` in the submission format, scores it with
 leaderboard entry with the hyperparameters, the CV table, n_train and wall
 times, the code path and a description, the fitted-parameter count per
 nucleus, and the spread over the 5 frozen CV folds at the final
-hyperparameters (:mod:`baselines.cv_spread`).
+hyperparameters (:mod:`baselines.runs.cv_spread`).
 
 Hyperparameters (``--hpo``): a Box-Behnken design over cutoff, Gaussian width
 and regularisation (ζ = 2 fixed), each point scored by 5-fold CV on the frozen
 folds, minimising the paper's objectives (scalar: the target's MAE; tensor:
-mean(MAE C̃Q, MAE η̃, mean(1 − ξ))). See :mod:`baselines.doe`.
+mean(MAE C̃Q, MAE η̃, mean(1 − ξ))). See :mod:`baselines.engine.doe`.
 """
 
 from __future__ import annotations
@@ -45,16 +45,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 import ltoefg
-from ltoefg import constants as C
-from ltoefg import leaderboard, metrics, nmr
-from ltoefg.evaluation import submission as S
-from ltoefg.leaderboard import fields as LF
-
-from . import cv_spread as CVS
-from .doe import SearchResult, box_behnken_search
-from .features import Descriptors, compute_descriptors
-from .models import Hypers, ScalarSoapModel, TensorSoapModel
-from .setup import (
+from baselines.engine.doe import SearchResult, box_behnken_search
+from baselines.engine.features import Descriptors, compute_descriptors
+from baselines.models.soap import Hypers, ScalarSoapModel, TensorSoapModel
+from baselines.runs import cv_spread as CVS
+from baselines.runs.setup import (
     HPO_FACTORS,
     SCALAR_TARGETS,
     CVSetup,
@@ -64,10 +59,14 @@ from .setup import (
     nucleus_data,
     subsample,
 )
-from .setup import QUICK_HYPERS as QUICK_HYPERS  # handed on: the quick runs' settings
-from .setup import QUICK_N_TRAIN as QUICK_N_TRAIN
-from .setup import cv_sites as _cv_sites
-from .setup import frames as _frames
+from baselines.runs.setup import QUICK_HYPERS as QUICK_HYPERS  # handed on: the quick runs' settings
+from baselines.runs.setup import QUICK_N_TRAIN as QUICK_N_TRAIN
+from baselines.runs.setup import cv_sites as _cv_sites
+from baselines.runs.setup import frames as _frames
+from ltoefg import constants as C
+from ltoefg import leaderboard, metrics, nmr
+from ltoefg.evaluation import submission as S
+from ltoefg.leaderboard import fields as LF
 
 TENSOR_MODEL = "λ-SOAP SA-GPR"
 SCALAR_MODEL = "scalar SOAP GPR"
@@ -86,11 +85,11 @@ class ModelSpec:
 
 #: Where each baseline's code is (a path in this repository; there is no public URL).
 CODE_PATHS: dict[str, str] = {
-    "tensor": "baselines/models.py",
-    "scalar": "baselines/models.py",
-    "ridge": "baselines/pair_ridge.py",
-    "lode": "baselines/lode.py",
-    "delta": "baselines/delta.py",
+    "tensor": "baselines/models/soap.py",
+    "scalar": "baselines/models/soap.py",
+    "ridge": "baselines/models/pair_ridge.py",
+    "lode": "baselines/models/lode.py",
+    "delta": "baselines/models/delta.py",
 }
 #: One sentence per baseline for the leaderboard.
 DESCRIPTIONS: dict[str, str] = {
@@ -364,7 +363,7 @@ def run(
         A key of :data:`MODELS`: ``"tensor"`` (λ-SOAP SA-GPR), ``"scalar"``
         (scalar SOAP GPR), ``"ridge"`` (pair-feature ridge), ``"lode"`` (λ-SOAP + LODE)
         or ``"delta"`` (Δ-learning on a point-charge prior); the last two in
-        :mod:`baselines.beyond`.
+        :mod:`baselines.runs.beyond`.
     opts : RunOptions
     out_dir : pathlib.Path
         Where ``predictions-<kind>.h5``, the JSON report, the CV tables and models go.
@@ -418,7 +417,7 @@ def run(
             predict_s += t_pred
             continue
         if model in ("lode", "delta"):
-            from . import beyond
+            from baselines.runs import beyond
 
             fit = beyond.run_nucleus(model, ds, opts, nucleus, train, test, out_dir, log)
             written.append(fit.model_path)
@@ -528,7 +527,7 @@ def run(
             + "; the report's ωQ is the direct scalar model (Fig. 4a)."
         )
     if model in ("lode", "delta"):
-        from . import beyond
+        from baselines.runs import beyond
 
         notes += beyond.entry_notes(model, hyper_record)
     n_runs, runs = LF.make_runs(
@@ -606,9 +605,9 @@ def fit_predict_ridge(
     -------
     (efg, train s, predict s, record, folds) : the record holds α, the CV table and
     the fixed feature settings; ``folds`` the per-fold metrics at the chosen α
-    (:data:`baselines.cv_spread.RUN_KEYS`).
+    (:data:`baselines.runs.cv_spread.RUN_KEYS`).
     """
-    from . import pair_ridge as R
+    from baselines.models import pair_ridge as R
 
     mu, sigma = ds.stats(nucleus)
     t0 = time.perf_counter()

@@ -28,10 +28,10 @@ with its scale fitted, and the λ-SOAP model learns what is left.
 Model
 -----
 :class:`DeltaTensorModel`: prediction = V_prior + a λ-SOAP SA-GPR
-(:class:`baselines.models.TensorSoapModel`) of the residual V − V_prior. The
+(:class:`baselines.models.soap.TensorSoapModel`) of the residual V − V_prior. The
 prior fields rotate with the structure and the factors are scalars, so the
 sum is exactly equivariant. Saved like the other baselines (``.npz``, kind
-``DeltaTensorModel``, readable by :func:`baselines.models.load_model` once
+``DeltaTensorModel``, readable by :func:`baselines.models.soap.load_model` once
 this module is imported).
 """
 
@@ -45,12 +45,11 @@ import ase
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from baselines.engine.features import Descriptors, _as_centres
+from baselines.models import soap as _models
+from baselines.models.soap import Hypers, TensorSoapModel
 from ltoefg.data.pointcharge import ewald_efg
 from ltoefg.tensors import symmetric_traceless, to_spherical
-
-from . import models as _models
-from .features import Descriptors, _as_centres
-from .models import Hypers, TensorSoapModel
 
 __all__ = [
     "PRIOR_SPECIES",
@@ -151,7 +150,7 @@ def prior_efg(fields: NDArray[np.float64], factors: ArrayLike) -> NDArray[np.flo
 
 @dataclass
 class DeltaDescriptors(Descriptors):
-    """:class:`~baselines.features.Descriptors` plus the prior's unit-charge fields.
+    """:class:`~baselines.engine.features.Descriptors` plus the prior's unit-charge fields.
 
     Attributes
     ----------
@@ -175,7 +174,7 @@ class DeltaTensorModel(TensorSoapModel):
     hypers : Hypers, optional
         λ-SOAP and GPR hyperparameters of the residual model.
     batch_size, chunk_size : int
-        As for :class:`baselines.models.TensorSoapModel`.
+        As for :class:`baselines.models.soap.TensorSoapModel`.
 
     Attributes
     ----------
@@ -241,5 +240,5 @@ class DeltaTensorModel(TensorSoapModel):
         return model
 
 
-# make baselines.models.load_model read this kind
+# make baselines.models.soap.load_model read this kind
 _models._KINDS[DeltaTensorModel._kind] = DeltaTensorModel

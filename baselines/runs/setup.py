@@ -1,9 +1,9 @@
 """What a baseline run is given: its options, the training sites of a nucleus and the CV folds.
 
-Shared by the paper's baselines (:mod:`baselines.pipeline`) and the models
-beyond the paper (:mod:`baselines.beyond`): the run options, the Box-Behnken
+Shared by the paper's baselines (:mod:`baselines.runs.pipeline`) and the models
+beyond the paper (:mod:`baselines.runs.beyond`): the run options, the Box-Behnken
 search space, the seeded training subsets, the frozen CV folds restricted to
-them, and the sites of the CV spread (:mod:`baselines.cv_spread`).
+them, and the sites of the CV spread (:mod:`baselines.runs.cv_spread`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 import ltoefg
+from baselines.engine.doe import Factor
+from baselines.models.soap import Hypers
+from baselines.runs import cv_spread as CVS
 from ltoefg import constants as C
 from ltoefg import nmr
-
-from . import cv_spread as CVS
-from .doe import Factor
-from .models import Hypers
 
 #: Scalar targets learned by the scalar baseline (ωQ is the direct model of Fig. 4a).
 SCALAR_TARGETS: tuple[str, ...] = (
@@ -160,7 +159,7 @@ def cv_sites(
 ) -> tuple[NDArray[np.int64], int | None]:
     """Rows of ``train`` for the CV spread and the active environments to use there.
 
-    See :mod:`baselines.cv_spread`: all training sites of a run on at most
+    See :mod:`baselines.runs.cv_spread`: all training sites of a run on at most
     ``n_cv`` sites, else the search's CV subset; always with the search's
     ``n_active_cv`` active environments (the setting of the search's CV table,
     and 15 sparse fits of 5 × 500 rather than 5 × 800 unknowns keep ``quick``

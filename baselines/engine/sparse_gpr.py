@@ -40,7 +40,7 @@ import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 from scipy.linalg import blas, lapack
 
-from .kernels import _power, iter_row_chunks, kernel_lambda0, kernel_lambda2
+from baselines.engine.kernels import _power, iter_row_chunks, kernel_lambda0, kernel_lambda2
 
 __all__ = [
     "JITTER_ESCALATION",
@@ -314,7 +314,7 @@ class ScalarSparseGPR(_GPRBase):
 class TensorSparseGPR(_GPRBase):
     """Sparse SA-GPR of λ = 2 (5-component) targets on the λ-SOAP kernel.
 
-    Kernel K₂(X, X') = P Pᵀ · (x·x')^(ζ−1) (see :mod:`baselines.kernels`);
+    Kernel K₂(X, X') = P Pᵀ · (x·x')^(ζ−1) (see :mod:`baselines.engine.kernels`);
     predictions are exactly equivariant: rotating an environment rotates the
     predicted 5-vector by the same Wigner matrix. No target mean is used.
 

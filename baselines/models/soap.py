@@ -13,9 +13,9 @@
 
 Both models take a list of ``ase.Atoms`` and the centres to learn, as an
 (n, 2) array of (structure index, atom index) rows or a species (``"Li"``);
-features are computed with :mod:`baselines.features`. For hyperparameter
+features are computed with :mod:`baselines.engine.features`. For hyperparameter
 searches that reuse features across folds, use ``fit_descriptors`` /
-``predict_descriptors`` with :func:`baselines.features.compute_descriptors`
+``predict_descriptors`` with :func:`baselines.engine.features.compute_descriptors`
 (only ``cutoff``, ``sigma``, ``n_max``, ``l_max``, ``cutoff_width``,
 ``center_atom_weight`` and ``species`` change the features).
 
@@ -38,11 +38,10 @@ import ase
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from baselines.engine.features import DEFAULT_SPECIES, Descriptors, SoapHypers, compute_descriptors
+from baselines.engine.sparse_gpr import ScalarSparseGPR, TensorSparseGPR
 from ltoefg.data.h5format import FORMAT_VERSION as DATA_FORMAT_VERSION
 from ltoefg.tensors import from_spherical, symmetric_traceless, to_spherical
-
-from .features import DEFAULT_SPECIES, Descriptors, SoapHypers, compute_descriptors
-from .sparse_gpr import ScalarSparseGPR, TensorSparseGPR
 
 __all__ = [
     "FORMAT_VERSION",

@@ -9,9 +9,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from baselines.cli import CommandError, command
 from ltoefg import constants as C
-
-from .cli import CommandError, command
 
 REPO = Path(__file__).resolve().parents[1]
 #: Entry fields besides the report that ``quick --check`` compares (when committed).
@@ -46,7 +45,7 @@ def entry_hyperparameters(path: Path) -> dict[str, Any]:
     return record
 
 
-#: ``--model`` choices → baseline keys of :data:`baselines.pipeline.MODELS`.
+#: ``--model`` choices → baseline keys of :data:`baselines.runs.pipeline.MODELS`.
 MODEL_CHOICES: dict[str, list[str]] = {
     "tensor": ["tensor"],
     "scalar": ["scalar"],
@@ -169,10 +168,9 @@ def _quick_args(p: argparse.ArgumentParser) -> None:
     arguments=_quick_args,
 )
 def _run_quick(args: argparse.Namespace) -> int:
+    from baselines.runs import beyond
+    from baselines.runs import pipeline as P
     from ltoefg import leaderboard
-
-    from . import beyond
-    from . import pipeline as P
 
     opts = P.RunOptions(nuclei=args.nuclei, n_train=P.QUICK_N_TRAIN, tag="quick")
     drift: list[str] = []
@@ -247,8 +245,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     "train", help="train, evaluate and record a baseline (optionally tuned)", arguments=_train_args
 )
 def _run_train(args: argparse.Namespace) -> int:
-    from . import pipeline as P
-    from .models import Hypers
+    from baselines.models.soap import Hypers
+    from baselines.runs import pipeline as P
 
     hypers = P.QUICK_HYPERS
     if args.hypers is not None:
@@ -317,7 +315,7 @@ def _curve_args(p: argparse.ArgumentParser) -> None:
     arguments=_curve_args,
 )
 def _run_curve(args: argparse.Namespace) -> int:
-    from . import learning_curve as L
+    from baselines.runs import learning_curve as L
 
     sizes: list[int | None] = []
     for word in args.sizes.split(","):
