@@ -195,7 +195,7 @@ RT_NUCLEI = "nuclei"
 RT_SCORE = "score"
 RT_LABEL_METHOD = "label_method"
 
-# --- evaluator report extras (beyond SPEC §6.3; issue 4) -----------------------
+# --- evaluator report extras (beyond SPEC §6.3) ---------------------------------
 RT_LABEL_DESCRIPTION = "label_description"
 RT_STRICT = "strict"
 RT_SYMMETRY_RTOL = "symmetry_rtol"

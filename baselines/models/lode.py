@@ -1,4 +1,4 @@
-"""λ-SOAP + LODE: local λ-SOAP joined with long-range LODE λ = 2 coefficients (issue 13).
+"""λ-SOAP + LODE: local λ-SOAP joined with long-range LODE λ = 2 coefficients.
 
 A 5 Å λ-SOAP environment cannot see the 1/r³ tail of the EFG from charges
 beyond its cutoff. LODE (long-distance equivariant features, Grisafi &

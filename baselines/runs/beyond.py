@@ -1,4 +1,4 @@
-"""Pipeline glue of the two baselines beyond the paper (issue 13): tune, fit, predict, record.
+"""Pipeline glue of the two baselines beyond the paper: tune, fit, predict, record.
 
 * ``lode`` — λ-SOAP + LODE SA-GPR (:mod:`baselines.models.lode`). Box-Behnken over the
   LODE smearing σ_LODE ∈ [0.3, 0.9] Å, the LODE basis radius ∈ [1.5, 3.5] Å and
@@ -7,7 +7,7 @@
   LODE weight w = 1 and n_max 5 are fixed.
 * ``delta`` — point-charge prior with fitted effective charges + λ-SOAP SA-GPR
   of the residual (:mod:`baselines.models.delta`). Box-Behnken over the residual
-  model's cutoff, σ and regularisation (:data:`baselines.runs.pipeline.HPO_FACTORS`);
+  model's cutoff, σ and regularisation (:data:`baselines.runs.setup.HPO_FACTORS`);
   the three factors of the prior are refitted by least squares on every
   training set (each CV fold included).
 
@@ -88,7 +88,7 @@ LODE_FACTORS: tuple[Factor, ...] = (
 DELTA_FACTORS: tuple[Factor, ...] = P.HPO_FACTORS
 #: LODE hyperparameters of ``quick`` and the base of the search.
 QUICK_LODE = LodeHypers(smearing=0.6, radius=2.0, n_max=5, weight=1.0)
-#: Nuclei of the ``quick`` runs of these models: ⁷Li only (the issue's nucleus), so that
+#: Nuclei of the ``quick`` runs of these models: ⁷Li only, so that
 #: CI, which reruns ``quick``, grows by ~2 min rather than ~8 (the λ-SOAP descriptors of
 #: the 13,776 test sites of all three nuclei dominate a quick run).
 QUICK_NUCLEI: tuple[str, ...] = ("Li",)

@@ -179,7 +179,7 @@ def _run_quick(args: argparse.Namespace) -> int:
     for model in _models(args.model):
         write = not (args.check or args.no_entries)
         run_opts = opts
-        if model in beyond.KEYS:  # issue-13 models: quick covers beyond.QUICK_NUCLEI (CI time)
+        if model in beyond.KEYS:  # quick: beyond.QUICK_NUCLEI only (CI time)
             nuclei = tuple(n for n in opts.nuclei if n in beyond.QUICK_NUCLEI)
             if not nuclei:
                 continue

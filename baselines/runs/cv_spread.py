@@ -1,4 +1,4 @@
-"""Spread of a baseline over the 5 frozen CV folds at its final hyperparameters (issue 12).
+"""Spread of a baseline over the 5 frozen CV folds at its final hyperparameters.
 
 After the hyperparameters are fixed (tuned, reused from an earlier entry, or
 the quick ones), :mod:`baselines.runs.pipeline` refits the model on each of the 5

@@ -4,7 +4,7 @@ For each size n, a seeded subset of n training ids of the frozen split is
 fitted with fixed (tuned) hyperparameters and the whole test set is scored
 with :mod:`ltoefg.metrics`: C̃Q, η̃, θ, φ (and ωQ) for the scalar models
 (Fig. 5a) and the same quantities extracted from the tensor models (λ-SOAP,
-Fig. 5b, the pair-feature ridge, and the issue-13 models λ-SOAP + LODE and
+Fig. 5b, the pair-feature ridge, and the models beyond the paper, λ-SOAP + LODE and
 Δ-learning of :mod:`baselines.runs.beyond`), plus MAE(Vij) and mean(1 − ξ) for them.
 """
 

@@ -103,9 +103,9 @@ DESCRIPTIONS: dict[str, str] = {
     "on pcm data.",
     "lode": "Sparse SA-GPR on λ-SOAP joined with the λ = 2 LODE coefficients of each species' "
     "periodic Coulomb potential (featomic), which carry the EFG of charges beyond the cutoff "
-    "(issue 13; LODE: Grisafi & Ceriotti, J. Chem. Phys. 2019).",
+    "(LODE: Grisafi & Ceriotti, J. Chem. Phys. 2019).",
     "delta": "Δ-learning: Ewald point-charge EFG with 3 fitted per-species effective charges "
-    "(a Sternheimer-like prior) + sparse λ-SOAP SA-GPR of the residual (issue 13).",
+    "(a Sternheimer-like prior) + sparse λ-SOAP SA-GPR of the residual.",
 }
 
 #: The baselines by command-line key.

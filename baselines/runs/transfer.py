@@ -5,7 +5,7 @@
 point-charge labels) and scores it on the test split of a *target* data set
 whose structures are source structures (default ``dft-pbe-v1``, Elk all-electron PBE
 labels of pcm-v2 structures; its structure table's ``structure`` column holds
-the source ids). It answers the question of issue 10: does a model of the
+the source ids). It answers the question: does a model of the
 point-charge surrogate predict DFT EFGs?
 
 Decisions (docs/baselines.md, "Transfer"):
