@@ -161,6 +161,13 @@ def test_every_room_exists() -> None:
         assert any(m == room or m.startswith(room + ".") for m in found), room
 
 
+def test_docs_architecture_names_every_room() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for room in (r for layer in LAYERS for r in layer if "." in r):
+        path = room.replace(".", "/")
+        assert f"{path}/" in text or f"{path}.py" in text, room
+
+
 def test_the_contract_catches_a_circle_an_upward_and_a_sibling_import() -> None:
     layers = [["app"], ["lib.a", "lib.b"], ["core"]]
     good = {"app": {"lib.a", "core"}, "lib.a": {"core"}, "lib.b": set(), "core": set()}
