@@ -1,30 +1,40 @@
 """Does a regenerated quick entry reproduce the committed one (``quick --check``)?
 
 The committed quick entries were made on one machine; CI regenerates them on
-whatever machine it gets. Same package versions, different CPUs and OpenBLAS
-kernels (or thread counts) sum in a different order, so every float moves in
-its last bits, the sparse GPR solves amplify that, and a site sitting at the
-10 kHz threshold of ``frac_omega_q_within_10khz`` can cross it. The check
-therefore compares
+whatever machine it gets. Same package versions, but another OpenBLAS kernel
+(CPU) or thread count sums in another order, and the sparse-GPR normal
+equations ``(K_MN K_NM + reg·K_MM) w = K_MN y`` (condition number ~ cond(K)²)
+amplify that last-bit noise to ~1e-4 of a prediction (up to 0.2 % per site for
+Ti). The check therefore compares
 
-* integers (site counts, parameter counts, fold counts) and strings exactly;
+* integers (site counts, parameter counts, fold counts), strings, None exactly;
 * fractions over sites (``frac_*``) to within :data:`REPRODUCE_SITES` sites of
-  the nucleus (``n`` of the same report block);
-* the spread of the CV folds (``runs.…std``) relative to the mean it spreads
-  around (a 1e-5 change of the fold values is a 1e-4 change of a std that is
-  7 % of the mean);
+  the nucleus (``n`` of the same report block): sites at the 10 kHz threshold
+  or at the τ test cross it;
+* correlations (``r_*``) to :data:`REPRODUCE_R_ATOL` absolute (r ∈ [−1, 1];
+  a relative test is meaningless for r ≈ 0.01);
+* fields of the azimuth φ (``*phi*``) to :data:`REPRODUCE_PHI_RTOL`: φ is
+  undefined for axial tensors (η = 0), so near-axial sites move it by degrees;
+* the spread of the CV folds (``runs.…std``) relative to the fold mean;
 * every other number to :data:`REPRODUCE_RTOL` relative (:data:`REPRODUCE_ATOL`
-  absolute below that: fields that are round-off themselves, like
-  ``max_abs_trace`` ≈ 1e-15).
+  absolute below that: round-off fields such as ``max_abs_trace`` ≈ 1e-15 and
+  the exact Δ-model's MAEs ≈ 1e-13).
 
-Where the numbers come from (issue 19; measured by regenerating the quick entries
-with OpenBLAS Haswell and SkylakeX kernels, 1 and 2 threads, and on a second
-machine): continuous fields moved by at most ~1e-5 relative (the other machine
-5e-6: Li ``mae_cq_tilde`` 0.1727119 against 0.1727110) and fractions by one
-site. The CV-fold spread (std over the 5 folds) of the scores and MAEs is 2-10 %
-of their mean, 200-1000x the tolerance, and a real regression (one training site
-dropped, one active environment less) moves the λ-SOAP report by 1e-3 relative
-or more (see ``tests/test_reproduce.py``).
+Where the numbers come from (issue 19): the quick entries regenerated with
+OpenBLAS 0.3.31/0.3.30 Haswell kernels on 2 and 1 threads, SkylakeX (AVX-512)
+on 2, and Nehalem (no FMA) on 1, compared field by field with the committed
+entries (made with Haswell, 2 threads) and with each other. Largest changes:
+continuous fields 3.3e-4 relative (scalar SOAP GPR Ti ``w1_phi_deg``, λ-SOAP
+Ti ``w1_cq_tilde``), medians 8.8e-4, φ fields 2.9e-3 (λ-SOAP Ti ``w1_phi_deg``),
+correlations 1.6e-3 absolute (λ-SOAP Ti ``r_phi``), fold stds 7e-5 of the fold
+mean, fractions 8 sites (scalar SOAP GPR Ti ωQ within 10 kHz); the pair ridge
+and the Δ-model move by < 1e-11. The CV-fold spread (std over 5 folds) of
+the committed quick entries is 1.7 % (pair ridge) to 8 % of the fold mean.
+A real regression moves the fields by more: one ⁷Li training site dropped from
+the quick λ-SOAP SA-GPR changes ``mae_cq_tilde`` by 4.6e-3, ``w1_cq_tilde`` by
+3.4e-2, fold MAEs by 3e-2 (scalar SOAP GPR: 2.3e-3, 4.9e-3, 2.2e-2); 799
+active environments instead of 800 change ``n_parameters`` and
+``mae_theta_deg`` by 3.1e-3 (see ``tests/test_reproduce.py``).
 """
 
 from __future__ import annotations
@@ -35,15 +45,23 @@ from typing import Any
 
 from ltoefg import constants as C
 
-#: Relative tolerance of continuous fields: 10x the largest relative change
-#: measured between BLAS settings and machines (~1e-5), 1/200 of the CV-fold spread.
-REPRODUCE_RTOL = 1e-4
-#: Absolute floor of the continuous comparison (round-off fields such as ``max_abs_trace``).
+#: Relative tolerance of continuous fields (MAEs, W1, V_ij errors, ξ, scores, medians,
+#: fold values): 2.3x the largest measured machine change (8.8e-4, a median; 6x the
+#: 3.3e-4 of the others), 1/8 of the smallest CV-fold spread (1.7 %, pair ridge;
+#: ≥ 1/15 for the GPR entries), below the 2.3e-3-4.6e-3 a dropped training site makes.
+REPRODUCE_RTOL = 2e-3
+#: Relative tolerance of the fields of the azimuth φ (3.4x the measured 2.9e-3).
+REPRODUCE_PHI_RTOL = 1e-2
+#: Absolute tolerance of correlation coefficients ``r_*`` (3x the measured 1.6e-3).
+REPRODUCE_R_ATOL = 5e-3
+#: How many sites a ``frac_*`` field may move by (2x the 8 measured).
+REPRODUCE_SITES = 16
+#: Absolute floor of the comparison of floats (round-off fields).
 REPRODUCE_ATOL = 1e-9
-#: How many sites a ``frac_*`` field may move by (one was measured between machines).
-REPRODUCE_SITES = 2
 #: Prefix of the fields that are fractions of the sites of a nucleus.
 FRACTION_PREFIX = "frac_"
+#: Prefix of the correlation fields.
+CORRELATION_PREFIX = "r_"
 #: Report fields not compared (the version of the package that wrote it).
 IGNORED: tuple[str, ...] = (C.RT_VERSION,)
 
@@ -56,10 +74,13 @@ def _tolerance(key: str, old: float, n_sites: int | None, scale: float | None) -
     """Allowed |new − old| of one float field, and how it was set (for the message)."""
     if key.startswith(FRACTION_PREFIX) and n_sites:
         return REPRODUCE_SITES / n_sites + 1e-12, f"{REPRODUCE_SITES} sites of {n_sites}"
+    if key.startswith(CORRELATION_PREFIX):
+        return REPRODUCE_R_ATOL, f"absolute {REPRODUCE_R_ATOL:g}"
+    rtol = REPRODUCE_PHI_RTOL if "phi" in key else REPRODUCE_RTOL
     if scale is not None:
-        tol = max(REPRODUCE_RTOL * max(abs(old), scale), REPRODUCE_ATOL)
-        return tol, f"relative {REPRODUCE_RTOL:g} of the fold mean {scale:.4g}"
-    return max(REPRODUCE_RTOL * abs(old), REPRODUCE_ATOL), f"relative {REPRODUCE_RTOL:g}"
+        tol = max(rtol * max(abs(old), scale), REPRODUCE_ATOL)
+        return tol, f"relative {rtol:g} of the fold mean {scale:.4g}"
+    return max(rtol * abs(old), REPRODUCE_ATOL), f"relative {rtol:g}"
 
 
 def compare(
