@@ -11,7 +11,7 @@ from typing import Any
 from ltoefg import constants as C
 
 from .cli import CommandError, command
-from .reproduce import compare
+from .reproduce import compare, tolerances
 
 REPO = Path(__file__).resolve().parents[1]
 #: Entry fields besides the report that ``quick --check`` compares (when committed),
@@ -187,10 +187,12 @@ def _run_quick(args: argparse.Namespace) -> int:
     print(_overall_scores(entries))
     if args.check:
         if drift:
-            print("quick results differ from the committed entries:")
+            print(f"quick results differ from the committed entries ({tolerances()}):")
             print("\n".join(f"  {d}" for d in drift[:40]))
+            if len(drift) > 40:
+                print(f"  … and {len(drift) - 40} more")
             return 1
-        print("quick results reproduce the committed entries.")
+        print(f"quick results reproduce the committed entries ({tolerances()}).")
     return 0
 
 

@@ -66,6 +66,15 @@ CORRELATION_PREFIX = "r_"
 IGNORED: tuple[str, ...] = (C.RT_VERSION,)
 
 
+def tolerances() -> str:
+    """The tolerances in one line, for the output of ``quick --check``."""
+    return (
+        f"tolerances: {REPRODUCE_RTOL:g} relative, φ fields {REPRODUCE_PHI_RTOL:g}, "
+        f"r_* {REPRODUCE_R_ATOL:g} absolute, frac_* {REPRODUCE_SITES} sites; "
+        "baselines/reproduce.py"
+    )
+
+
 def _number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 

@@ -302,4 +302,5 @@ def test_quick_check_names_entry_nucleus_field_values_and_tolerance(
     assert "quick results differ from the committed entries" in out
     monkeypatch.setattr(P, "run", lambda model, *a, **k: (old[C.LB_REPORT], old))
     assert main(["quick", "--check", "--model", "tensor", "--out", str(tmp_path)]) == 0
-    assert "quick results reproduce the committed entries." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "quick results reproduce the committed entries (tolerances: 0.002 relative" in out
