@@ -13,8 +13,10 @@ Ti). The check therefore compares
   or at the τ test cross it;
 * correlations (``r_*``) to :data:`REPRODUCE_R_ATOL` absolute (r ∈ [−1, 1];
   a relative test is meaningless for r ≈ 0.01);
-* fields of the azimuth φ (``*phi*``) to :data:`REPRODUCE_PHI_RTOL`: φ is
-  undefined for axial tensors (η = 0), so near-axial sites move it by degrees;
+* fields of the azimuth φ (``*phi*``) and medians (``median_*``) to
+  :data:`REPRODUCE_PHI_MEDIAN_RTOL`: φ is undefined for axial tensors (η = 0),
+  so near-axial sites move it by degrees, and a median follows the few sites
+  in the middle of the distribution;
 * the spread of the CV folds (``runs.…std``) relative to the fold mean;
 * every other number to :data:`REPRODUCE_RTOL` relative (:data:`REPRODUCE_ATOL`
   absolute below that: round-off fields such as ``max_abs_trace`` ≈ 1e-15 and
@@ -24,11 +26,13 @@ Where the numbers come from (issue 19): the quick entries regenerated with
 OpenBLAS 0.3.31/0.3.30 Haswell kernels on 2 and 1 threads, SkylakeX (AVX-512)
 on 2, and Nehalem (no FMA) on 1, compared field by field with the committed
 entries (made with Haswell, 2 threads) and with each other. Largest changes:
-continuous fields 3.3e-4 relative (scalar SOAP GPR Ti ``w1_phi_deg``, λ-SOAP
-Ti ``w1_cq_tilde``), medians 8.8e-4, φ fields 2.9e-3 (λ-SOAP Ti ``w1_phi_deg``),
+continuous fields 4.0e-4 relative (scalar SOAP GPR Li ``w1_eta_tilde``; λ-SOAP
+3.2e-4, Ti ``w1_cq_tilde``; fold values 2.7e-4), medians 1.3e-3 (λ-SOAP Ti
+``median_misorientation_deg``), φ fields 3.0e-3 (λ-SOAP Ti ``w1_phi_deg``),
 correlations 1.6e-3 absolute (λ-SOAP Ti ``r_phi``), fold stds 7e-5 of the fold
-mean, fractions 8 sites (scalar SOAP GPR Ti ωQ within 10 kHz); the pair ridge
-and the Δ-model move by < 1e-11. The CV-fold spread (std over 5 folds) of
+mean, fractions 8 sites (scalar SOAP GPR Ti ωQ within 10 kHz; λ-SOAP 2); the
+pair ridge and the Δ-model move by < 1e-11. The SkylakeX regeneration gives the
+other machine's numbers of issue 19 to all their digits. The CV-fold spread (std over 5 folds) of
 the committed quick entries is 1.7 % (pair ridge) to 8 % of the fold mean.
 A real regression moves the fields by more: one ⁷Li training site dropped from
 the quick λ-SOAP SA-GPR changes ``mae_cq_tilde`` by 4.6e-3, ``w1_cq_tilde`` by
@@ -45,13 +49,13 @@ from typing import Any
 
 from ltoefg import constants as C
 
-#: Relative tolerance of continuous fields (MAEs, W1, V_ij errors, ξ, scores, medians,
-#: fold values): 2.3x the largest measured machine change (8.8e-4, a median; 6x the
-#: 3.3e-4 of the others), 1/8 of the smallest CV-fold spread (1.7 %, pair ridge;
-#: ≥ 1/15 for the GPR entries), below the 2.3e-3-4.6e-3 a dropped training site makes.
+#: Relative tolerance of continuous fields (MAEs, W1, V_ij errors, ξ, scores, fold
+#: values): 5x the largest measured machine change (4.0e-4), 1/8 of the smallest
+#: CV-fold spread (1.7 %, pair ridge; ≤ 1/14 for the GPR entries), below the
+#: 2.3e-3-3.4e-2 a dropped training site makes.
 REPRODUCE_RTOL = 2e-3
-#: Relative tolerance of the fields of the azimuth φ (3.4x the measured 2.9e-3).
-REPRODUCE_PHI_RTOL = 1e-2
+#: Relative tolerance of the φ fields and medians (3.3x the measured 3.0e-3, 7.5x 1.3e-3).
+REPRODUCE_PHI_MEDIAN_RTOL = 1e-2
 #: Absolute tolerance of correlation coefficients ``r_*`` (3x the measured 1.6e-3).
 REPRODUCE_R_ATOL = 5e-3
 #: How many sites a ``frac_*`` field may move by (2x the 8 measured).
@@ -62,6 +66,8 @@ REPRODUCE_ATOL = 1e-9
 FRACTION_PREFIX = "frac_"
 #: Prefix of the correlation fields.
 CORRELATION_PREFIX = "r_"
+#: Prefix of the median fields.
+MEDIAN_PREFIX = "median_"
 #: Report fields not compared (the version of the package that wrote it).
 IGNORED: tuple[str, ...] = (C.RT_VERSION,)
 
@@ -69,7 +75,7 @@ IGNORED: tuple[str, ...] = (C.RT_VERSION,)
 def tolerances() -> str:
     """The tolerances in one line, for the output of ``quick --check``."""
     return (
-        f"tolerances: {REPRODUCE_RTOL:g} relative, φ fields {REPRODUCE_PHI_RTOL:g}, "
+        f"tolerances: {REPRODUCE_RTOL:g} relative, φ and medians {REPRODUCE_PHI_MEDIAN_RTOL:g}, "
         f"r_* {REPRODUCE_R_ATOL:g} absolute, frac_* {REPRODUCE_SITES} sites; "
         "baselines/reproduce.py"
     )
@@ -85,7 +91,8 @@ def _tolerance(key: str, old: float, n_sites: int | None, scale: float | None) -
         return REPRODUCE_SITES / n_sites + 1e-12, f"{REPRODUCE_SITES} sites of {n_sites}"
     if key.startswith(CORRELATION_PREFIX):
         return REPRODUCE_R_ATOL, f"absolute {REPRODUCE_R_ATOL:g}"
-    rtol = REPRODUCE_PHI_RTOL if "phi" in key else REPRODUCE_RTOL
+    sensitive = "phi" in key or key.startswith(MEDIAN_PREFIX)
+    rtol = REPRODUCE_PHI_MEDIAN_RTOL if sensitive else REPRODUCE_RTOL
     if scale is not None:
         tol = max(rtol * max(abs(old), scale), REPRODUCE_ATOL)
         return tol, f"relative {rtol:g} of the fold mean {scale:.4g}"
