@@ -60,6 +60,7 @@ VARIANTS: dict[str, Protocol] = {
         _variant("tight-r7-k331", rgkmax=7.0, ngridk=(3, 3, 1), efg_stop=TIGHT, maxscl=120),
         _variant("r55", rgkmax=5.5),
         _variant("nempty1", nempty=1.0),
+        _variant("r55-nempty1", rgkmax=5.5, nempty=1.0),
     )
 }
 
