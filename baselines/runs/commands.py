@@ -5,19 +5,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from baselines.cli import CommandError, command
+from baselines.runs.reproduce import compare, tolerances
 from ltoefg import constants as C
 
-REPO = Path(__file__).resolve().parents[1]
-#: Entry fields besides the report that ``quick --check`` compares (when committed).
+REPO = Path(__file__).resolve().parents[2]
+#: Entry fields besides the report that ``quick --check`` compares (when committed),
+#: with the tolerances of :mod:`baselines.runs.reproduce`.
 CHECKED_FIELDS: tuple[str, ...] = (C.LB_N_PARAMETERS, C.LB_N_RUNS, C.LB_RUNS)
-#: Relative tolerance for "the committed quick entries are reproduced".
-REPRODUCE_RTOL = 1e-6
-REPRODUCE_ATOL = 1e-9
 
 
 def _nuclei(text: str) -> tuple[str, ...]:
@@ -130,26 +128,6 @@ def _overall_scores(entries: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def compare_reports(new: Any, old: Any, where: str = "report") -> list[str]:
-    """Differences between two reports beyond the reproduction tolerance (numbers only)."""
-    diffs: list[str] = []
-    if isinstance(old, dict) and isinstance(new, dict):
-        for k in old:
-            if k in (C.RT_VERSION,):
-                continue
-            if k not in new:
-                diffs.append(f"{where}.{k} missing")
-            else:
-                diffs += compare_reports(new[k], old[k], f"{where}.{k}")
-    elif isinstance(old, (int, float)) and isinstance(new, (int, float)):
-        if not math.isclose(new, old, rel_tol=REPRODUCE_RTOL, abs_tol=REPRODUCE_ATOL):
-            diffs.append(f"{where}: {new!r} != committed {old!r}")
-    elif old != new and not isinstance(old, (int, float)):
-        if (old is None) != (new is None) or isinstance(old, str):
-            diffs.append(f"{where}: {new!r} != committed {old!r}")
-    return diffs
-
-
 def _quick_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("out/quick"), help="output folder")
     p.add_argument("--nuclei", type=_nuclei, default=C.NUCLEI, help="e.g. Li,Ti,O")
@@ -199,19 +177,20 @@ def _run_quick(args: argparse.Namespace) -> int:
                     f"{path}: no committed quick entry to check against; run without --check."
                 )
             old = json.loads(path.read_text())
-            drift += [f"{name}: {d}" for d in compare_reports(report, old[C.LB_REPORT])]
+            drift += [f"{name}: {d}" for d in compare(report, old[C.LB_REPORT])]
             for key in CHECKED_FIELDS:  # the CV spread and parameter counts, where committed
                 if key in old:
-                    found = compare_reports(entry.get(key), old[key], where=key)
-                    drift += [f"{name}: {d}" for d in found]
+                    drift += [f"{name}: {d}" for d in compare(entry.get(key), old[key], key)]
     print(_files_written(written))
     print(_overall_scores(entries))
     if args.check:
         if drift:
-            print("quick results differ from the committed entries:")
+            print(f"quick results differ from the committed entries ({tolerances()}):")
             print("\n".join(f"  {d}" for d in drift[:40]))
+            if len(drift) > 40:
+                print(f"  … and {len(drift) - 40} more")
             return 1
-        print("quick results reproduce the committed entries.")
+        print(f"quick results reproduce the committed entries ({tolerances()}).")
     return 0
 
 

@@ -153,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _repo() -> Path:
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[2]
 
 
 def run_transfer(
