@@ -203,7 +203,7 @@ def test_repository_code_paths_link_into_the_checkout(
 ) -> None:
     L.write_entry(root, _entry(report, "ridge", code_url="baselines/models/pair_ridge.py"))
     text = L.render_files(root).files[root / L.LEADERBOARD_README]
-    assert "[baselines/pair\\_ridge.py](../baselines/models/pair_ridge.py)" in text
+    assert "[baselines/models/pair\\_ridge.py](../baselines/models/pair_ridge.py)" in text
 
 
 # ----------------------------------------------------------------------------- show
