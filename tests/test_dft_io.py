@@ -75,7 +75,7 @@ def test_protocol_is_frozen_named_and_rendered():
     ):
         assert needle in blocks
     assert P.efg_stop.window == 3 and P.efg_stop.consecutive == 2
-    assert P.efg_stop.tol("Li") == 0.005 and P.efg_stop.tol("Ti") == P.efg_stop.tol("O") == 0.1
+    assert P.efg_stop.tol("Li") == 0.02 and P.efg_stop.tol("Ti") == P.efg_stop.tol("O") == 0.5
     assert protocol.VALIDATION.efg_stop is None
 
 

@@ -193,7 +193,42 @@ def trace(args: argparse.Namespace) -> int:
         rms = point.get("rms_dv")
         cells = " | ".join(f"{e[el][0]:.4f} | {e[el][1]:.3f}" for el in NUCLEI)
         print(f"| {point['iteration']} | {'' if rms is None else f'{rms:.1e}'} | {cells} |")
+    for spec in args.stop:
+        replay_stop(history, spec, symbols, final, sigma, args.lag)
     return 0
+
+
+def replay_stop(
+    history: list[dict],
+    spec: str,
+    symbols: NDArray,
+    final: NDArray,
+    sigma: dict[str, float],
+    lag: int,
+) -> None:
+    """Where an EFG stop ``window,Li,Ti,O[,consecutive]`` (V/Å²) triggers on a recorded
+    history, through :func:`ltoefg.dft.efgstop.criterion_met`, and the label error of
+    the state ``lag`` iterations later (Elk ends one or two iterations after STOP)."""
+    from ltoefg.dft.efgstop import EfgPoint, criterion_met
+
+    parts = [float(x) for x in spec.split(",")]
+    stop = EfgStop(
+        window=int(parts[0]),
+        tolerance=dict(zip(NUCLEI, parts[1:4], strict=True)),
+        consecutive=int(parts[4]) if len(parts) > 4 else 2,
+    )
+    points = [EfgPoint(p["iteration"], np.array(p["efg"]), p.get("rms_dv")) for p in history]
+    for k in range(1, len(points) + 1):
+        if criterion_met(points[:k], stop, list(symbols)):
+            end = min(k - 1 + lag, len(points) - 1)
+            e = errors(final, points[end].efg, symbols, sigma)
+            cells = ", ".join(f"{el} {e[el][0]:.4f} / {e[el][1]:.3f}" for el in NUCLEI)
+            print(
+                f"stop {spec}: triggers at iteration {points[k - 1].iteration}, ends at "
+                f"{points[end].iteration}; MAE abs(Vzz)/σ / max abs(ΔV)/σ: {cells}"
+            )
+            return
+    print(f"stop {spec}: never triggers in {len(points)} iterations")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,6 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--structure", type=int, default=None)
     c.add_argument("--symbols", default=None, help="comma-separated, ase order")
     c.add_argument("--every", type=int, default=1)
+    c.add_argument(
+        "--stop",
+        action="append",
+        default=[],
+        help="replay an EFG stop: window,Li,Ti,O[,consecutive] (V/Å²); repeatable",
+    )
+    c.add_argument("--lag", type=int, default=2, help="iterations Elk runs after STOP")
     c.set_defaults(run=trace)
     args = p.parse_args(argv)
     return args.run(args)

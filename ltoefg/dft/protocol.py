@@ -190,7 +190,7 @@ class Protocol:
     nwrite: int = 1
     efg_stop: EfgStop | None = field(
         default_factory=lambda: EfgStop(
-            window=3, tolerance={"Li": 0.005, "Ti": 0.1, "O": 0.1}, consecutive=2
+            window=3, tolerance={"Li": 0.02, "Ti": 0.5, "O": 0.5}, consecutive=2
         )
     )
 
