@@ -128,6 +128,14 @@ def errors(
     return out
 
 
+def _header(title: str, sigma: dict[str, float], first: list[str]) -> None:
+    """Print the title with σ per nucleus, then a Markdown table head with error columns."""
+    print(f"{title}; σ(abs Vzz) V/Å² " + ", ".join(f"{el} {sigma[el]:.3f}" for el in NUCLEI))
+    errs = [f"{el} MAE abs(Vzz)/σ | {el} max abs(ΔV)/σ" for el in NUCLEI]
+    print("| " + " | ".join(first + errs) + " |")
+    print("|" + "---|" * (len(first) + 2 * len(NUCLEI)))
+
+
 def table(args: argparse.Namespace) -> int:
     ref = _load(_folder(args.reference))
     if not ref:
@@ -141,16 +149,11 @@ def table(args: argparse.Namespace) -> int:
         for el in NUCLEI
     }
     sigma = {el: float(v.std()) for el, v in pooled.items()}
-    print(
-        f"reference {args.reference}: structures {sorted(ref)}; σ(abs Vzz) V/Å² "
-        + ", ".join(f"{el} {sigma[el]:.3f}" for el in NUCLEI)
+    _header(
+        f"reference {args.reference}: structures {sorted(ref)}",
+        sigma,
+        ["variant", "structure", "iterations", "wall min"],
     )
-    print(
-        "| variant | structure | iterations | wall min | "
-        + " | ".join(f"{el} MAE abs(Vzz)/σ | {el} max abs(ΔV)/σ" for el in NUCLEI)
-        + " |"
-    )
-    print("|---|---|---|---|" + "---|---|" * len(NUCLEI))
     for name in args.variants:
         for sid, res in sorted(_load(_folder(name)).items()):
             if sid not in ref:
@@ -176,16 +179,11 @@ def trace(args: argparse.Namespace) -> int:
         symbols = np.array(ltoefg.load(DATASET).atoms(sid).get_chemical_symbols())
     final = np.array(history[-1]["efg"])
     sigma = {el: float(np.abs(_vzz(final[symbols == el])).std()) for el in NUCLEI}
-    print(
-        f"last iteration {history[-1]['iteration']}; σ(abs Vzz) of this structure, V/Å² "
-        + ", ".join(f"{el} {sigma[el]:.3f}" for el in NUCLEI)
+    _header(
+        f"last iteration {history[-1]['iteration']} (σ of this structure)",
+        sigma,
+        ["iteration", "RMS Δpotential"],
     )
-    print(
-        "| iteration | RMS Δpotential | "
-        + " | ".join(f"{el} MAE abs(Vzz)/σ | {el} max abs(ΔV)/σ" for el in NUCLEI)
-        + " |"
-    )
-    print("|---|---|" + "---|---|" * len(NUCLEI))
     for point in history[:-1]:
         if point["iteration"] % args.every:
             continue
